@@ -1,0 +1,40 @@
+"""Extract subflow: new stream file versions and changed catalogue snapshots, copied to the lake."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from tasks.extract import (
+    catalogue_snapshot,
+    copy_to_lake,
+    latest_snapshot,
+    ledger_versions,
+    list_landing,
+    select_new_files,
+)
+from tasks.models import CatalogueSnapshot, ExtractResult, RunSettings
+
+
+@flow(name="extract")
+def extract_flow(settings: RunSettings, max_files: int | None = None) -> ExtractResult:
+    logger = get_run_logger()
+    listing = list_landing(settings, "streams")
+    new, skipped = select_new_files(listing, ledger_versions(settings, "streams"), max_files)
+    logger.info("%d new stream file version(s), %d already ingested", len(new), skipped)
+
+    catalogues: list[CatalogueSnapshot] = []
+    for dataset in ("songs", "users"):
+        snapshot = catalogue_snapshot(dataset, list_landing(settings, dataset))
+        if not snapshot.files:
+            logger.warning("no %s catalogue files in the landing zone", dataset)
+            continue
+        if snapshot.fingerprint == latest_snapshot(settings, dataset):
+            continue
+        copies = copy_to_lake.map(settings, snapshot.files, dataset).result()
+        catalogues.append(CatalogueSnapshot(dataset=dataset, files=tuple(copies)))
+        logger.info("%s catalogue changed: %d file(s) to reload", dataset, len(copies))
+
+    streams = copy_to_lake.map(settings, new, "streams").result() if new else []
+    return ExtractResult(
+        stream_files=tuple(streams), catalogues=tuple(catalogues), skipped_files=skipped
+    )

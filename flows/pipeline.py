@@ -1,0 +1,92 @@
+"""The parent flow: extract -> validate -> transform -> load, then artifacts and a summary."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from flows.extract import extract_flow
+from flows.load import load_flow
+from flows.transform import transform_flow
+from flows.validate import validate_flow
+from tasks.load import prepare_warehouse
+from tasks.models import RunSettings
+from tasks.reports import RunSummary, file_rows, publish_artifacts, summarise
+from tasks.warehouse import close_warehouses
+
+DEFAULT_LANDING = "./data/landing"
+DEFAULT_LAKE = "./data/lake"
+DEFAULT_WAREHOUSE = "duckdb:///data/warehouse.duckdb"
+
+
+def resolve_locations(
+    landing: str | None, lake: str | None, warehouse: str | None
+) -> tuple[str, str, str]:
+    """Explicit values win, then MUSIC_ETL_* environment variables, then the local defaults."""
+    return (
+        landing or os.environ.get("MUSIC_ETL_LANDING") or DEFAULT_LANDING,
+        lake or os.environ.get("MUSIC_ETL_LAKE") or DEFAULT_LAKE,
+        warehouse or os.environ.get("MUSIC_ETL_WAREHOUSE") or DEFAULT_WAREHOUSE,
+    )
+
+
+@flow(name="music-etl", log_prints=True)
+def music_etl_pipeline(
+    landing: str | None = None,
+    lake: str | None = None,
+    warehouse: str | None = None,
+    warehouse_schema: str = "music",
+    max_files: int | None = None,
+    max_invalid_fraction: float = 0.5,
+) -> RunSummary:
+    """Ingest new stream files and catalogue changes, validate, transform, load, update KPIs.
+
+    Args:
+        landing: Landing zone: a folder, s3://bucket/prefix or block:NAME. Empty means
+            $MUSIC_ETL_LANDING, else ./data/landing.
+        lake: Lake for raw copies, validated/quarantined rows, Parquet and Data Docs. Empty
+            means $MUSIC_ETL_LAKE, else ./data/lake.
+        warehouse: SQLAlchemy URL of the warehouse (duckdb:///path, postgresql://...,
+            redshift+psycopg2://...) or block:NAME. Empty means $MUSIC_ETL_WAREHOUSE, else
+            duckdb:///data/warehouse.duckdb.
+        warehouse_schema: Warehouse schema holding the tables.
+        max_files: Ingest at most this many new stream files (oldest keys first); empty means all.
+        max_invalid_fraction: Reject a whole stream file when more than this fraction of its
+            rows is quarantined.
+    """
+    if not 0 <= max_invalid_fraction <= 1:
+        raise ValueError("max_invalid_fraction must be between 0 and 1")
+    if max_files is not None and max_files < 1:
+        raise ValueError("max_files must be at least 1")
+    landing, lake, warehouse = resolve_locations(landing, lake, warehouse)
+    settings = RunSettings(
+        landing=landing,
+        lake=lake,
+        warehouse=warehouse,
+        schema=warehouse_schema,
+        max_invalid_fraction=max_invalid_fraction,
+        flow_run_id=str(flow_run.id or "local"),
+        started_at=datetime.now(UTC),
+    )
+    try:
+        prepare_warehouse(settings)
+        extracted = extract_flow(settings, max_files)
+        catalogues, validated, docs = validate_flow(settings, extracted)
+        new_catalogues, transformed = transform_flow(settings, catalogues, validated)
+        loaded, kpis = load_flow(settings, new_catalogues, transformed)
+    finally:
+        close_warehouses()
+
+    catalogue_files = [f for c in catalogues for f in c.files]
+    summary = summarise(loaded, validated, catalogues, kpis, docs, extracted.skipped_files)
+    publish_artifacts(file_rows(catalogue_files + validated, loaded), summary)
+    for line in summary.lines():
+        get_run_logger().info(line)
+    return summary
+
+
+if __name__ == "__main__":
+    music_etl_pipeline()

@@ -1,0 +1,149 @@
+"""`music-etl`: run the pipeline once, or write a sample landing zone.
+
+Errors a user can cause end with one line on stderr and a non-zero exit; progress and the run
+summary go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _quiet_prefect_defaults() -> None:
+    """No telemetry, and Prefect's console logs on stdout so stderr carries only our error line."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_STREAM", "ext://sys.stdout")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_STREAM", "ext://sys.stdout")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_STREAM", "ext://sys.stdout")
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"music-etl: error: {message}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="music-etl", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the pipeline once (the Prefect parent flow)")
+    run.add_argument("--landing", help="folder, s3://bucket/prefix or block:NAME")
+    run.add_argument("--lake", help="folder, s3://bucket/prefix or block:NAME")
+    run.add_argument("--warehouse", help="SQLAlchemy URL (duckdb:///path, ...) or block:NAME")
+    run.add_argument("--schema", default="music", help="warehouse schema (default: music)")
+    run.add_argument("--max-files", type=int, help="ingest at most N new stream files")
+    run.add_argument(
+        "--max-invalid-fraction",
+        type=float,
+        default=0.5,
+        help="reject a stream file when more than this fraction of rows is invalid (0.5)",
+    )
+
+    generate = commands.add_parser("generate", help="write a realistic sample landing zone")
+    generate.add_argument("--landing", help="target folder (default: $MUSIC_ETL_LANDING or ./data/landing)")
+    generate.add_argument("--songs", type=int, default=5000)
+    generate.add_argument("--users", type=int, default=2000)
+    generate.add_argument("--events", type=int, default=100_000)
+    generate.add_argument("--hours", type=int, default=24, help="hourly stream files to write")
+    generate.add_argument("--start", help="UTC hour of the first file, e.g. 2026-11-27T00:00")
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--no-broken-files", action="store_true", help="skip streams/broken/")
+    generate.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the folder already has files"
+    )
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from flows.pipeline import DEFAULT_LANDING
+    from music_etl.generate import generate_landing
+
+    root = Path(args.landing or os.environ.get("MUSIC_ETL_LANDING") or DEFAULT_LANDING)
+    if args.if_empty and root.is_dir() and any(root.rglob("*.csv*")):
+        print(f"{root} already has files; not generating")
+        return 0
+    start = None
+    if args.start:
+        try:
+            start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+        except ValueError:
+            return _fail(f"--start {args.start!r} is not an ISO date and time", EXIT_BAD_INPUT)
+    summary = generate_landing(
+        root,
+        songs=args.songs,
+        users=args.users,
+        events=args.events,
+        hours=args.hours,
+        start=start,
+        seed=args.seed,
+        broken_files=not args.no_broken_files,
+        progress=print,
+    )
+    print(
+        f"wrote {summary.events} events in {summary.stream_files} stream files, "
+        f"{summary.songs} songs, {summary.users} users, {len(summary.broken_files)} broken files "
+        f"({summary.bytes_written / 1e6:.1f} MB) to {summary.root}"
+    )
+    return 0
+
+
+def _preflight(landing: str, lake: str, warehouse_url: str, schema: str) -> None:
+    """Fail fast, before any Prefect run exists, on locations that cannot work."""
+    from tasks.storage import open_store
+    from tasks.warehouse import open_warehouse
+
+    open_store(landing)
+    open_store(lake, create=True)
+    open_warehouse(warehouse_url, schema).close()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from flows.pipeline import music_etl_pipeline, resolve_locations
+    from tasks.storage import StorageError
+    from tasks.warehouse import WarehouseError
+
+    landing, lake, warehouse = resolve_locations(args.landing, args.lake, args.warehouse)
+    try:
+        _preflight(landing, lake, warehouse, args.schema)
+    except (StorageError, WarehouseError) as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+
+    state = music_etl_pipeline(
+        landing=landing,
+        lake=lake,
+        warehouse=warehouse,
+        warehouse_schema=args.schema,
+        max_files=args.max_files,
+        max_invalid_fraction=args.max_invalid_fraction,
+        return_state=True,
+    )
+    if not state.is_completed():
+        try:
+            state.result()
+        except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            return _fail(f"run failed: {message}", EXIT_FAILED)
+        return _fail(f"run ended {state.name}", EXIT_FAILED)
+    print("\n".join(["", "music-etl run summary", *state.result().lines()]))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_prefect_defaults()
+    args = _parser().parse_args(argv)
+    if args.command == "generate":
+        return _generate(args)
+    return _run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

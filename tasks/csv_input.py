@@ -1,0 +1,79 @@
+"""Reading landing CSV files into Arrow tables of strings, with clear reasons for bad files.
+
+Every column is read as text: typing and checks happen later, so that a bad value becomes a
+quarantined row with its raw value kept, not a crashed parse.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+
+class FileRejected(ValueError):
+    """The whole file cannot be used; the message is the reason recorded in the ledger."""
+
+
+class EmptyFile(ValueError):
+    """The file has no data rows (0 bytes or a header only)."""
+
+
+def decompress(data: bytes, key: str) -> bytes:
+    if not key.endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileRejected(f"cannot decompress gzip: {exc}") from exc
+
+
+def _header(data: bytes) -> list[str]:
+    first_line = data.split(b"\n", 1)[0]
+    try:
+        text = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(f"cannot decode header as UTF-8: {exc.reason} at byte {exc.start}") from exc
+    names = next(csv.reader([text.rstrip("\r")]), [])
+    return [name.strip().lower() for name in names]
+
+
+def read_csv_text(data: bytes, key: str, required: list[str]) -> pa.Table:
+    """Parse CSV bytes (plain or gzip) into a table whose columns are all nullable strings.
+
+    Header names are trimmed and lower-cased. Empty fields become nulls. Raises FileRejected for
+    files that cannot be decoded or parsed or lack a required column, EmptyFile for no data rows.
+    """
+    data = decompress(data, key)
+    if not data.strip():
+        raise EmptyFile("file is empty")
+    names = _header(data)
+    if len(set(names)) != len(names):
+        raise FileRejected(f"duplicate column names in header: {names}")
+    missing = [column for column in required if column not in names]
+    if missing:
+        raise FileRejected(f"missing required column(s): {', '.join(missing)}")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "UTF8" in message or "utf8" in message.lower():
+            raise FileRejected(f"cannot decode as UTF-8: {message}") from exc
+        raise FileRejected(f"cannot parse as CSV: {message}") from exc
+    if table.num_rows == 0:
+        raise EmptyFile("header only, no data rows")
+    return table

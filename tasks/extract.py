@@ -1,0 +1,72 @@
+"""Extraction: decide what is new in the landing zone and copy it, unchanged, into the lake."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from tasks import lake
+from tasks import warehouse_sql as sql
+from tasks.policies import IO_RETRIES, PER_RUN_CACHE
+from tasks.models import CatalogueSnapshot, RunSettings, SourceFile
+from tasks.storage import ObjectInfo, open_store
+from tasks.warehouse import warehouse_for
+
+STREAM_SUFFIXES = (".csv", ".csv.gz")
+
+
+def is_stream_file(key: str) -> bool:
+    name = key.rsplit("/", 1)[-1]
+    return key.lower().endswith(STREAM_SUFFIXES) and not name.startswith(".")
+
+
+def select_new_files(
+    listing: list[ObjectInfo], seen: set[tuple[str, str]], max_files: int | None
+) -> tuple[list[ObjectInfo], int]:
+    """Versions (key, ETag) not yet in the ledger, oldest key first; and how many were seen."""
+    candidates = sorted(info for info in listing if is_stream_file(info.key))
+    fresh = [info for info in candidates if (info.key, info.etag) not in seen]
+    skipped = len(candidates) - len(fresh)
+    return (fresh if max_files is None else fresh[:max_files]), skipped
+
+
+@task(name="list-landing", **IO_RETRIES)
+def list_landing(settings: RunSettings, prefix: str) -> list[ObjectInfo]:
+    return open_store(settings.landing).list(prefix)
+
+
+@task(name="read-ledger")
+def ledger_versions(settings: RunSettings, dataset: str) -> set[tuple[str, str]]:
+    rows = warehouse_for(settings.warehouse, settings.schema).query(sql.LEDGER_VERSIONS, {"dataset": dataset})
+    return {(key, etag) for key, etag, _status in rows}
+
+
+@task(name="latest-snapshot")
+def latest_snapshot(settings: RunSettings, dataset: str) -> str | None:
+    rows = warehouse_for(settings.warehouse, settings.schema).query(sql.LATEST_SNAPSHOT, {"dataset": dataset})
+    return rows[0][0] if rows else None
+
+
+@task(
+    name="copy-to-lake",
+    cache_policy=PER_RUN_CACHE,
+    persist_result=True,
+    task_run_name="copy {info.key}",
+    **IO_RETRIES,
+)
+def copy_to_lake(settings: RunSettings, info: ObjectInfo, dataset: str) -> SourceFile:
+    """Keep the exact bytes that were ingested: later stages read the lake, not the landing."""
+    source = SourceFile(key=info.key, etag=info.etag, size=info.size, dataset=dataset)
+    target = lake.raw_key(source)
+    destination = open_store(settings.lake, create=True)
+    if not destination.exists(target):
+        destination.copy_from(open_store(settings.landing), info.key, target)
+    return SourceFile(info.key, info.etag, info.size, dataset, raw_key=target)
+
+
+def catalogue_snapshot(dataset: str, listing: list[ObjectInfo]) -> CatalogueSnapshot:
+    files = tuple(
+        SourceFile(key=i.key, etag=i.etag, size=i.size, dataset=dataset)
+        for i in sorted(listing)
+        if i.key.lower().endswith(STREAM_SUFFIXES)
+    )
+    return CatalogueSnapshot(dataset=dataset, files=files)

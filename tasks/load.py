@@ -1,0 +1,159 @@
+"""Load tasks: schema, dimension upserts, one transaction per stream file, KPI recomputation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import task
+
+from tasks import lake
+from tasks import warehouse_sql as sql
+from tasks.models import LoadedFile, RunSettings, TransformedCatalogue, TransformedFile, ValidatedFile
+from tasks.storage import open_store
+from tasks.warehouse import Session, warehouse_for
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _ledger_row(
+    settings: RunSettings, loaded: LoadedFile, processed_at: datetime
+) -> dict[str, object]:
+    source = loaded.source
+    return {
+        "source_key": source.key,
+        "etag": source.etag,
+        "size_bytes": source.size,
+        "dataset": source.dataset,
+        "status": loaded.status,
+        "rows_read": loaded.rows_read,
+        "rows_loaded": loaded.rows_loaded,
+        "rows_quarantined": loaded.rows_quarantined,
+        "rows_duplicate": loaded.rows_duplicate,
+        "reason": loaded.reason,
+        "flow_run_id": settings.flow_run_id,
+        "processed_at": processed_at,
+    }
+
+
+def _unloaded(validated: ValidatedFile, status: str) -> LoadedFile:
+    counts = validated.counts
+    return LoadedFile(
+        source=validated.source,
+        status=status,
+        rows_read=counts.rows_read,
+        rows_loaded=0,
+        rows_quarantined=counts.rows_quarantined,
+        rows_duplicate=0,
+        reason=validated.reason,
+    )
+
+
+@task(name="prepare-warehouse")
+def prepare_warehouse(settings: RunSettings) -> None:
+    warehouse_for(settings.warehouse, settings.schema).ensure_schema()
+
+
+@task(name="load-stream-file", task_run_name="load {transformed.validated.source.key}")
+def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> LoadedFile:
+    """Insert the file's new events, mark their hours for KPI recomputation and write its
+    ledger row, all in one transaction. A version already in the ledger is left alone, so a
+    repeated or concurrent run never loads a file twice."""
+    validated = transformed.validated
+    source = validated.source
+    warehouse = warehouse_for(settings.warehouse, settings.schema)
+    events = None
+    if transformed.events_key is not None:
+        events = lake.read_parquet(open_store(settings.lake), transformed.events_key)
+    with warehouse.transaction() as session:
+        identity = {"source_key": source.key, "etag": source.etag}
+        if session.query(sql.LEDGER_HAS_VERSION, identity):
+            return _unloaded(validated, "skipped")
+        if events is None:
+            status = "loaded" if validated.status == "valid" else validated.status
+            loaded = _unloaded(validated, status)
+        else:
+            now = _now()
+            session.stage("stage_events", events)
+            inserted = session.execute(sql.INSERT_NEW_EVENTS, {"loaded_at": now})
+            session.execute(sql.MARK_EVENT_HOURS_PENDING)
+            counts = validated.counts
+            loaded = LoadedFile(
+                source=source,
+                status="loaded",
+                rows_read=counts.rows_read,
+                rows_loaded=inserted,
+                rows_quarantined=counts.rows_quarantined,
+                rows_duplicate=counts.rows_valid - inserted,
+            )
+        session.execute(sql.LEDGER_INSERT, _ledger_row(settings, loaded, _now()))
+        return loaded
+
+
+def _stage_catalogue(session: Session, settings: RunSettings, catalogue: TransformedCatalogue) -> None:
+    store = open_store(settings.lake)
+    dataset = catalogue.validated.snapshot.dataset
+    session.stage(f"stage_{dataset}", lake.read_parquet(store, catalogue.rows_key))
+    if dataset == "songs":
+        session.stage("stage_song_artists", lake.read_parquet(store, catalogue.artists_key))
+
+
+@task(name="load-catalogue")
+def load_catalogue(settings: RunSettings, catalogue: TransformedCatalogue) -> list[LoadedFile]:
+    """Upsert a catalogue snapshot by key, mark hours whose KPIs it changes, record the files
+    and the snapshot, in one transaction. Rows absent from the snapshot stay."""
+    validated = catalogue.validated
+    snapshot = validated.snapshot
+    warehouse = warehouse_for(settings.warehouse, settings.schema)
+    now = _now()
+    results = []
+    with warehouse.transaction() as session:
+        if catalogue.rows_key is not None:
+            _stage_catalogue(session, settings, catalogue)
+            if snapshot.dataset == "songs":
+                session.execute(sql.MARK_CHANGED_SONG_HOURS_PENDING)
+                session.run_all(sql.UPSERT_SONGS, {"loaded_at": now})
+            else:
+                session.run_all(sql.UPSERT_USERS, {"loaded_at": now})
+        for file in validated.files:
+            counts = file.counts
+            by_reason = dict(counts.quarantine_by_reason)
+            duplicates = sum(n for r, n in by_reason.items() if r.startswith("duplicate_"))
+            loaded = LoadedFile(
+                source=file.source,
+                status="loaded" if file.status == "valid" else file.status,
+                rows_read=counts.rows_read,
+                rows_loaded=counts.rows_valid,
+                rows_quarantined=counts.rows_quarantined,
+                rows_duplicate=duplicates,
+                reason=file.reason,
+            )
+            identity = {"source_key": file.source.key, "etag": file.source.etag}
+            session.execute(sql.LEDGER_DELETE_VERSION, identity)
+            session.execute(sql.LEDGER_INSERT, _ledger_row(settings, loaded, now))
+            results.append(loaded)
+        session.execute(
+            sql.RECORD_SNAPSHOT,
+            {
+                "dataset": snapshot.dataset,
+                "fingerprint": snapshot.fingerprint,
+                "flow_run_id": settings.flow_run_id,
+                "loaded_at": now,
+            },
+        )
+    return results
+
+
+@task(name="recompute-kpis")
+def recompute_kpis(settings: RunSettings) -> dict[str, int]:
+    """Delete and rebuild the KPI rows of every pending hour (and its date) in one transaction."""
+    warehouse = warehouse_for(settings.warehouse, settings.schema)
+    with warehouse.transaction() as session:
+        session.execute(sql.DROP_PENDING_SNAPSHOT)
+        session.execute(sql.SNAPSHOT_PENDING)
+        hours = session.query("SELECT COUNT(*) FROM kpi_hours")[0][0]
+        session.run_all(sql.RECOMPUTE_KPIS)
+        hourly, genre = session.query(sql.COUNT_KPI_ROWS_FOR_PENDING)[0]
+        session.execute(sql.DROP_PENDING_SNAPSHOT)
+    return {"hours_recomputed": int(hours), "hourly_rows": int(hourly), "genre_rows": int(genre)}

@@ -1,0 +1,121 @@
+"""What a run tells people: Prefect artifacts on the flow run and the CLI summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+from tasks.models import LoadedFile, ValidatedCatalogue, ValidatedFile
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    files_by_status: dict[str, int]
+    rows_loaded: int
+    rows_quarantined: int
+    rows_duplicate: int
+    rows_unknown_user: int
+    kpi_hours_recomputed: int
+    hourly_kpi_rows: int
+    genre_kpi_rows: int
+    data_docs: str
+    files_skipped: int = 0
+    catalogues: dict[str, str] = field(default_factory=dict)  # dataset -> what happened
+
+    def lines(self) -> list[str]:
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.files_by_status.items())) or "none"
+        lines = [
+            f"stream files: {statuses} ({self.files_skipped} already ingested, skipped)",
+            f"rows loaded: {self.rows_loaded}",
+            f"rows quarantined: {self.rows_quarantined}",
+            f"duplicates: {self.rows_duplicate}",
+            f"unknown users (kept, warning): {self.rows_unknown_user}",
+            f"KPI rows written: {self.hourly_kpi_rows} hourly, {self.genre_kpi_rows} genre "
+            f"({self.kpi_hours_recomputed} hours recomputed)",
+        ]
+        for dataset, what in sorted(self.catalogues.items()):
+            lines.append(f"{dataset} catalogue: {what}")
+        lines.append(f"Data Docs: {self.data_docs or 'no validation this run'}")
+        return lines
+
+
+def summarise(
+    loaded: list[LoadedFile],
+    validated: list[ValidatedFile],
+    catalogues: list[ValidatedCatalogue],
+    kpis: dict[str, int],
+    data_docs: str,
+    files_skipped: int,
+) -> RunSummary:
+    streams = [f for f in loaded if f.source.dataset == "streams"]
+    return RunSummary(
+        files_by_status=dict(Counter(f.status for f in streams)),
+        rows_loaded=sum(f.rows_loaded for f in streams),
+        rows_quarantined=sum(f.rows_quarantined for f in streams),
+        rows_duplicate=sum(f.rows_duplicate for f in streams),
+        rows_unknown_user=sum(v.counts.rows_unknown_user for v in validated if v.status == "valid"),
+        kpi_hours_recomputed=kpis.get("hours_recomputed", 0),
+        hourly_kpi_rows=kpis.get("hourly_rows", 0),
+        genre_kpi_rows=kpis.get("genre_rows", 0),
+        data_docs=data_docs,
+        files_skipped=files_skipped,
+        catalogues={
+            c.snapshot.dataset: (
+                f"reloaded {len(c.snapshot.files)} file(s), "
+                f"{sum(f.counts.rows_valid for f in c.files)} rows kept, "
+                f"{sum(f.counts.rows_quarantined for f in c.files)} quarantined, "
+                f"{c.rows_duplicate} duplicate keys"
+            )
+            for c in catalogues
+        },
+    )
+
+
+def file_rows(validated: list[ValidatedFile], loaded: list[LoadedFile]) -> list[dict[str, object]]:
+    """One row per file for the counts table artifact."""
+    by_version = {(f.source.key, f.source.etag): f for f in loaded}
+    rows = []
+    for item in validated:
+        done = by_version.get((item.source.key, item.source.etag))
+        counts = item.counts
+        rows.append(
+            {
+                "file": item.source.key,
+                "dataset": item.source.dataset,
+                "status": done.status if done else item.status,
+                "rows_read": counts.rows_read,
+                "rows_loaded": done.rows_loaded if done else 0,
+                "rows_quarantined": counts.rows_quarantined,
+                "rows_duplicate": done.rows_duplicate if done else 0,
+                "unknown_users": counts.rows_unknown_user,
+                "quarantine_reasons": ", ".join(f"{r}={n}" for r, n in counts.quarantine_by_reason),
+                "schema_drift": ", ".join(item.extra_columns),
+                "reason": item.reason or "",
+                "data_docs": item.docs_url or "",
+            }
+        )
+    return rows
+
+
+def publish_artifacts(rows: list[dict[str, object]], summary: RunSummary) -> None:
+    """Counts table, a link per validation page, and the summary, on the current flow run."""
+    if rows:
+        create_table_artifact(
+            rows, key="file-counts", description="Per-file counts of this run (streams and catalogues)"
+        )
+    for row in rows:
+        if row["data_docs"]:
+            create_link_artifact(
+                link=str(row["data_docs"]),
+                link_text=f"Data Docs: {row['file']} ({row['status']})",
+                description=f"Great Expectations validation of {row['file']}",
+            )
+    if summary.data_docs:
+        create_link_artifact(
+            key="data-docs", link=summary.data_docs, link_text="Great Expectations Data Docs index"
+        )
+    create_markdown_artifact(
+        "\n".join(f"- {line}" for line in summary.lines()), key="run-summary"
+    )

@@ -1,0 +1,130 @@
+"""Object stores for the landing zone and the lake.
+
+Every stage talks to a store through the small `ObjectStore` interface, so the same flow code runs
+on local folders (embedded default, tests) and on S3 (production). Keys always use `/` and are
+relative to the store's root, e.g. `streams/2026/11/28/10.csv`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class StorageError(RuntimeError):
+    """A location cannot be used (missing folder, bad credentials, missing bucket)."""
+
+
+@dataclass(frozen=True, order=True)
+class ObjectInfo:
+    """One object version: its key, ETag (content hash) and size in bytes."""
+
+    key: str
+    etag: str
+    size: int
+
+
+class ObjectStore(Protocol):
+    location: str
+
+    def list(self, prefix: str) -> list[ObjectInfo]: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def read_bytes(self, key: str) -> bytes: ...
+
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+
+    def copy_from(self, source: "ObjectStore", key: str, dest_key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path for the key when the store is a local folder, else None."""
+
+
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LocalStore:
+    """A folder on the local filesystem. ETags are MD5 digests, like S3's for single-part uploads."""
+
+    def __init__(self, root: str | Path, *, create: bool = False):
+        self.root = Path(root).expanduser().resolve()
+        self.location = str(self.root)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise StorageError(f"folder {self.root} does not exist")
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents and path != self.root:
+            raise StorageError(f"key {key!r} points outside {self.root}")
+        return path
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        base = self._path(prefix)
+        if not base.exists():
+            return []
+        found = []
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            key = path.relative_to(self.root).as_posix()
+            found.append(ObjectInfo(key=key, etag=_md5_of(path), size=path.stat().st_size))
+        return found
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StorageError(f"{key} is missing from {self.root}") from exc
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as handle:
+            return handle.read()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a crash never leaves a half-written object behind.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+    def copy_from(self, source: ObjectStore, key: str, dest_key: str) -> None:
+        src_path = source.local_path(key)
+        if src_path is None:
+            self.write_bytes(dest_key, source.read_bytes(key))
+            return
+        path = self._path(dest_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            shutil.copyfile(src_path, tmp)
+        except FileNotFoundError as exc:
+            raise StorageError(f"{key} vanished from {source.location}") from exc
+        tmp.replace(path)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+
+def open_store(location: str, *, create: bool = False) -> ObjectStore:
+    """Resolve a location string (folder, s3://bucket/prefix, block:NAME) to a store."""
+    if location.startswith(("s3://", "block:")):
+        raise StorageError(
+            f"{location}: S3 locations are not supported in this build yet; use a local folder"
+        )
+    return LocalStore(location, create=create)

@@ -1,0 +1,177 @@
+"""Warehouse connections behind one small interface: transactions, statements, staging tables.
+
+`open_warehouse(url, schema)` maps a SQLAlchemy-style URL to a backend. The SQL itself lives in
+`warehouse_sql.py` and is shared; a backend only knows how to connect, run a statement, bulk-load
+an Arrow table into a staging table, and which collation gives code-point ordering.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from tasks import warehouse_sql as sql
+
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be reached or used; the message is shown to the user as is."""
+
+
+class Session(ABC):
+    """One open transaction."""
+
+    def __init__(self, warehouse: "Warehouse"):
+        self.warehouse = warehouse
+
+    def _render(self, statement: str) -> str:
+        return statement.format(s=self.warehouse.quoted_schema, c=self.warehouse.collate)
+
+    @staticmethod
+    def _used(statement: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        """Only the parameters the statement names (drivers reject extra ones)."""
+        names = set(_PARAM.findall(statement))
+        return {name: value for name, value in (params or {}).items() if name in names}
+
+    @abstractmethod
+    def execute(self, statement: str, params: dict[str, Any] | None = None) -> int:
+        """Run one statement; return the number of rows it changed (-1 when unknown)."""
+
+    @abstractmethod
+    def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]: ...
+
+    @abstractmethod
+    def stage(self, name: str, table: pa.Table) -> None:
+        """Create (or replace) temporary table `name` holding the rows of `table`."""
+
+    def run_all(self, statements: list[str], params: dict[str, Any] | None = None) -> None:
+        for statement in statements:
+            self.execute(statement, params)
+
+
+class Warehouse(ABC):
+    dialect: str
+    collate: str = ""
+
+    def __init__(self, schema: str):
+        if not _SCHEMA_NAME.match(schema):
+            raise WarehouseError(f"schema name {schema!r} must be lower-case letters, digits, _")
+        self.schema = schema
+        self.quoted_schema = f'"{schema}"'
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Session]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def ensure_schema(self) -> None:
+        """Create the schema and tables if missing; safe to run on every run."""
+        with self.transaction() as session:
+            session.run_all(sql.SCHEMA_DDL)
+
+    def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        with self.transaction() as session:
+            return session.query(statement, params)
+
+
+class DuckDBSession(Session):
+    def __init__(self, warehouse: "DuckDBWarehouse", connection: Any):
+        super().__init__(warehouse)
+        self.connection = connection
+
+    def _prepare(self, statement: str) -> str:
+        return _PARAM.sub(r"$\1", self._render(statement))
+
+    def execute(self, statement: str, params: dict[str, Any] | None = None) -> int:
+        cursor = self.connection.execute(self._prepare(statement), self._used(statement, params))
+        row = cursor.fetchone() if cursor.description else None
+        return int(row[0]) if row and len(row) == 1 and isinstance(row[0], int) else -1
+
+    def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        prepared = self._prepare(statement)
+        return self.connection.execute(prepared, self._used(statement, params)).fetchall()
+
+    def stage(self, name: str, table: pa.Table) -> None:
+        view = f"_arrow_{name}"
+        self.connection.register(view, table)
+        try:
+            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
+        finally:
+            self.connection.unregister(view)
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB file: the embedded default. One connection; DuckDB allows one writer process."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str, schema: str):
+        super().__init__(schema)
+        import duckdb
+
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._connection = duckdb.connect(path)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        connection = self._connection.cursor()  # a cursor per transaction: safe across threads
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            yield DuckDBSession(self, connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        else:
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+_open: dict[tuple[str, str], Warehouse] = {}
+_open_lock = threading.Lock()
+
+
+def warehouse_for(url: str, schema: str) -> Warehouse:
+    """The process-wide connection for a URL (DuckDB allows one writer process per file)."""
+    with _open_lock:
+        if (url, schema) not in _open:
+            _open[(url, schema)] = open_warehouse(url, schema)
+        return _open[(url, schema)]
+
+
+def close_warehouses() -> None:
+    with _open_lock:
+        for warehouse in _open.values():
+            warehouse.close()
+        _open.clear()
+
+
+def open_warehouse(url: str, schema: str = "music") -> Warehouse:
+    """Connect to the warehouse named by a SQLAlchemy-style URL."""
+    if url.startswith("duckdb:///"):
+        return DuckDBWarehouse(url.removeprefix("duckdb:///") or ":memory:", schema)
+    if url == "duckdb://" or url == "duckdb:///:memory:":
+        return DuckDBWarehouse(":memory:", schema)
+    scheme = url.split(":", 1)[0]
+    raise WarehouseError(
+        f"warehouse URL scheme {scheme!r} is not supported in this build; use duckdb:///path"
+    )
