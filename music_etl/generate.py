@@ -99,7 +99,7 @@ _TRACK_TEMPLATES = (
     "Don't Lose the {noun}",
 )  # fmt: skip
 _ALBUM_TEMPLATES = (
-    "{adj} {noun}s", "Greatest Hits, Vol. {n}", "{noun} (Deluxe Edition)", 'The "{adj}" Sessions',
+    "{adj} {nouns}", "Greatest Hits, Vol. {n}", "{noun} (Deluxe Edition)", 'The "{adj}" Sessions',
     "Live at the {noun} Club", "{uni}", "{adj} {noun} ({year})",
 )  # fmt: skip
 # Artists fields with stray spaces and empty parts, to exercise the trim/drop-empties rule.
@@ -112,6 +112,7 @@ _DEVICES = pa.array(["ios", "android", "web", "desktop", "smart-speaker"])
 
 _BASE62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8)
 _TRACK_ID_LENGTH = 22
+_BAD_SONG_IDS = 3  # fresh ids of the invalid catalogue rows, never streamed
 _UNKNOWN_TRACK_POOL = 50
 _MIN_SONGS = 20  # room for the tricky names and the messy artist fields
 _MIN_EVENTS_PER_HOUR = 50  # keeps every file big enough for its share of special rows
@@ -273,17 +274,16 @@ def _write_catalogue(writer: _Writer, rng: np.random.Generator, songs: int) -> _
 
 def _catalogue(rng: np.random.Generator, songs: int) -> _Catalogue:
     """Valid songs split in two files, plus the deliberately bad rows inside the second one."""
-    ids = _track_ids(rng, songs + 3 + _UNKNOWN_TRACK_POOL)
-    rows = _song_rows(rng, ids[: songs + 3])
-    valid, spare = rows[:songs], rows[songs:]
+    ids = _track_ids(rng, songs + _BAD_SONG_IDS + _UNKNOWN_TRACK_POOL)
+    valid = _song_rows(rng, ids[:songs])
     half = (songs + 1) // 2
     part1, part2 = valid[:half], valid[half:]
-    for row in _bad_song_rows(rng, spare, part1):
+    for row in _bad_song_rows(rng, valid, part1, ids[songs : songs + _BAD_SONG_IDS]):
         part2.insert(int(rng.integers(0, len(part2) + 1)), row)
     tracks = _TrackPool(
         track_ids=ids[:songs],
         popularity=np.array([row[4] for row in valid]),
-        unknown_track_ids=ids[songs + 3 :],
+        unknown_track_ids=ids[songs + _BAD_SONG_IDS :],
     )
     return _Catalogue(part1=part1, part2=part2, tracks=tracks)
 
@@ -363,15 +363,26 @@ def _names(rng: np.random.Generator, n: int, templates: Sequence[str]) -> list[s
     )
     return [
         templates[t].format(
-            adj=_ADJECTIVES[a], noun=_NOUNS[b], noun2=_NOUNS[c], uni=_UNICODE_TITLES[u], year=y, n=k
+            adj=_ADJECTIVES[a],
+            noun=_NOUNS[b],
+            nouns=_plural(_NOUNS[b]),
+            noun2=_NOUNS[c],
+            uni=_UNICODE_TITLES[u],
+            year=y,
+            n=k,
         )
         for t, a, b, c, u, y, k in picks
     ]
 
 
+def _plural(noun: str) -> str:
+    irregular = {"Echo": "Echoes", "Fox": "Foxes", "Thief": "Thieves", "Wolf": "Wolves"}
+    return irregular.get(noun, noun + "s")
+
+
 def _artist_pool(rng: np.random.Generator, size: int) -> list[str]:
     """Synthetic artist names in random order; `size` is capped by the word-list combinations."""
-    bands = [f"The {a} {n}s" for a, n in itertools.product(_ADJECTIVES, _NOUNS)]
+    bands = [f"The {a} {_plural(n)}" for a, n in itertools.product(_ADJECTIVES, _NOUNS)]
     duos = [f"{a} {n}" for a, n in itertools.product(_ADJECTIVES, _NOUNS)]
     people = [f"{f} {l}" for f, l in itertools.product(_FIRST_NAMES, _LAST_NAMES)]
     djs = [f"DJ {f}" for f in _FIRST_NAMES]
@@ -393,21 +404,28 @@ def _song_artists(rng: np.random.Generator, n: int) -> list[str]:
     for p, o1, o2, k in zip(primary, first_offset, second_offset, featured, strict=True):
         names.append([pool[p], pool[(p + o1) % len(pool)], pool[(p + o2) % len(pool)]][: k + 1])
 
+    # Distinct songs for the tricky names, the messy fields and one artist listed twice.
     special = rng.choice(n, len(TRICKY_ARTISTS) + len(_MESSY_ARTIST_TEMPLATES) + 1, replace=False)
-    for song, tricky in zip(special, TRICKY_ARTISTS, strict=False):
-        names[song][0] = tricky
+    tricky, messy, (repeated,) = np.split(special, [len(TRICKY_ARTISTS), -1])
+    for song, name in zip(tricky, TRICKY_ARTISTS, strict=True):
+        names[song][0] = name
     artists = [";".join(parts) for parts in names]
-    messy = special[len(TRICKY_ARTISTS) : -1]
     for song, template in zip(messy, _MESSY_ARTIST_TEMPLATES, strict=True):
         a, b, c = (pool[(primary[song] + i) % len(pool)] for i in range(3))
         artists[song] = template.format(a=a, b=b, c=c)
-    artists[special[-1]] = f"{pool[primary[special[-1]]]};{pool[primary[special[-1]]]}"  # X;X
+    artists[repeated] = ";".join([pool[primary[repeated]]] * 2)
     return artists
 
 
-def _bad_song_rows(rng: np.random.Generator, spare: list[list], part1: list[list]) -> list[list]:
-    """Rows the catalogue validation must quarantine; the spare rows carry ids no stream uses."""
-    empty_name, bad_popularity, bad_duration = (list(row) for row in spare)
+def _bad_song_rows(
+    rng: np.random.Generator, valid: list[list], part1: list[list], fresh_ids: list[str]
+) -> list[list]:
+    """Rows the catalogue validation must quarantine: spoiled copies of valid rows under ids that
+    no stream uses, and a later row reusing a track_id of the first file under another name."""
+    copies = rng.choice(len(valid), len(fresh_ids), replace=False)
+    empty_name, bad_popularity, bad_duration = (
+        [track_id, *valid[i][1:]] for track_id, i in zip(fresh_ids, copies, strict=True)
+    )
     empty_name[3] = ""
     bad_popularity[4] = 150
     bad_duration[5] = -1
@@ -477,7 +495,7 @@ class _StreamContext:
     def build(
         cls, rng: np.random.Generator, tracks: _TrackPool, users: int, first_hour: datetime, hours: int
     ) -> _StreamContext:
-        user_weights = rng.lognormal(0.0, 1.3, users)
+        user_weights = rng.lognormal(0.0, 0.9, users)
         popularity = tracks.popularity
         return cls(
             users=users,
@@ -526,7 +544,8 @@ class _Rows:
 
     def take(self, indices: np.ndarray, position: np.ndarray) -> _Rows:
         picked = pa.array(indices, pa.int64())
-        return _Rows(self.user_id.take(picked), self.track_id.take(picked), self.listen_time.take(picked), position)
+        columns = (self.user_id, self.track_id, self.listen_time)
+        return _Rows(*(column.take(picked) for column in columns), position)
 
     @staticmethod
     def in_file_order(parts: list[_Rows]) -> _Rows:
@@ -551,7 +570,7 @@ class _FileFormat:
 def _write_hourly_streams(writer: _Writer, context: _StreamContext, seed: int, events: int) -> None:
     previous: _Rows | None = None  # the last file's regular rows, source of cross-file duplicates
     for plan in _plan_hours(_rng(seed, "plan"), context, events):
-        rng = _rng(seed, "hour", plan.index)  # one stream per file: any file can be regenerated alone
+        rng = _rng(seed, "hour", plan.index)
         rows, previous = _hour_rows(context, rng, plan, previous)
         layout = _file_format(plan.index, context.hours)
         data = _hour_csv(rows, layout, rng)
@@ -650,14 +669,19 @@ def _valid_rows(
     )
 
 
-def _invalid_rows(context: _StreamContext, rng: np.random.Generator, variants: np.ndarray, hour: int) -> _Rows:
+def _invalid_rows(
+    context: _StreamContext, rng: np.random.Generator, variants: np.ndarray, hour: int
+) -> _Rows:
     """Valid rows with one field spoiled per row, as `variants` says."""
     position = rng.integers(0, 3600, len(variants))
     base = _valid_rows(context, rng, hour + position, position)
     columns = {name: np.array(getattr(base, name).to_pylist(), dtype=object) for name in STREAM_COLUMNS}
     for code, (reason, column, literal) in enumerate(_INVALID_VARIANTS):
         rows = np.flatnonzero(variants == code)
-        columns[column][rows] = literal if literal is not None else _spoiled_values(reason, context, rng, len(rows))
+        if literal is None:
+            columns[column][rows] = _spoiled_values(reason, context, rng, len(rows))
+        else:
+            columns[column][rows] = literal
     return _Rows(*(pa.array(columns[name], pa.string()) for name in STREAM_COLUMNS), position)
 
 
@@ -745,9 +769,10 @@ def _broken_files(rng: np.random.Generator, context: _StreamContext) -> dict[str
     header = ",".join(STREAM_COLUMNS) + "\n"
     lines = _valid_lines(context, rng, 25)
     user, track, time = lines[0].split(",")
+    without_time = "".join(line.rsplit(",", 1)[0] + "\n" for line in lines[:5])
     return {
         "latin1.csv": (header + "".join(lines[:3]) + f"{user},café,{time}").encode("latin-1"),
-        "missing_column.csv": ("user_id,track_id\n" + "".join(line.rsplit(",", 1)[0] + "\n" for line in lines[:5])).encode(),
+        "missing_column.csv": ("user_id,track_id\n" + without_time).encode(),
         "header_only.csv": header.encode(),
         "empty.csv": b"",
         "mostly_invalid.csv": (header + "".join(_mostly_invalid_lines(rng, lines[5:25]))).encode(),

@@ -1,0 +1,31 @@
+# The two README commands. Each one installs what it needs on a fresh machine:
+# a private uv (in .tools/) and the locked environment (in .venv/, from uv.lock).
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test setup clean
+
+run: .venv/.synced  ## generate the sample landing zone if it is empty, then run the pipeline
+	.venv/bin/music-etl generate --if-empty
+	.venv/bin/music-etl run
+
+test: .venv/.synced  ## the whole test suite
+	.venv/bin/python -m pytest
+
+setup: .venv/.synced
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+clean:  ## remove the sample data, lake and warehouse (not the environment)
+	rm -rf data

@@ -1,0 +1,14 @@
+"""Test-wide settings: quiet, offline Prefect with its own home, set before Prefect is imported."""
+
+import os
+import tempfile
+
+_prefect_home = tempfile.mkdtemp(prefix="music-etl-tests-prefect-")
+os.environ["PREFECT_HOME"] = _prefect_home
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.pop("PREFECT_PROFILES_PATH", None)
+for name in ("MUSIC_ETL_LANDING", "MUSIC_ETL_LAKE", "MUSIC_ETL_WAREHOUSE"):
+    os.environ.pop(name, None)

@@ -1,0 +1,113 @@
+"""Small builders for landing zones and readers for warehouse tables, shared by flow tests."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from flows.pipeline import music_etl_pipeline
+from tasks.reports import RunSummary
+
+SONG_HEADER = [
+    "id", "track_id", "artists", "album_name", "track_name", "popularity", "duration_ms",
+    "explicit", "danceability", "energy", "key", "loudness", "mode", "speechiness",
+    "acousticness", "instrumentalness", "liveness", "valence", "tempo", "time_signature",
+    "track_genre",
+]  # fmt: skip
+
+# track_id: (artists, track_name, popularity, duration_ms, genre)
+CATALOGUE = {
+    "A1": ("Alpha;Beta", "Song A1", 50, 200000, "rock"),
+    "A2": ("Beta", "Song A2", 70, 100000, "rock"),
+    "B1": ("Gamma", "Song B1", 70, 300000, "jazz"),
+    "B2": ("Delta, The", "Song B2", 70, 250000, "jazz"),
+    "B3": ("Ωmega", "Song B3", 90, 100000, "jazz"),
+    "C1": ("Zed", "Song C1", 10, 1000, "pop"),
+    "C2": ("alpha", "Song C2", 10, 1000, "pop"),
+    "C3": ("Émile", "Song C3", 10, 1000, "pop"),
+}
+
+
+def songs_csv(catalogue: dict[str, tuple] = CATALOGUE) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SONG_HEADER)
+    for position, (track_id, (artists, name, popularity, duration, genre)) in enumerate(
+        catalogue.items()
+    ):
+        writer.writerow(
+            [position, track_id, artists, "Album", name, popularity, duration, "False", 0.5, 0.5,
+             5, -6.0, 1, 0.05, 0.1, 0.0, 0.1, 0.5, 120.0, 4, genre]  # fmt: skip
+        )
+    return buffer.getvalue()
+
+
+def users_csv(user_ids: range = range(1, 10)) -> str:
+    lines = ["user_id,user_name,user_age,user_country,created_at"]
+    lines += [f"{u},User {u},30,SE,2024-01-01 00:00:00" for u in user_ids]
+    return "\n".join(lines) + "\n"
+
+
+def streams_csv(rows: list[tuple], header: str = "user_id,track_id,listen_time") -> str:
+    return header + "\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
+
+
+@dataclass
+class Stores:
+    landing: Path
+    lake: Path
+    warehouse_path: Path
+
+    @classmethod
+    def fresh(cls, root: Path, *, catalogue: bool = True) -> "Stores":
+        stores = cls(root / "landing", root / "lake", root / "warehouse.duckdb")
+        stores.landing.mkdir(parents=True)
+        if catalogue:
+            stores.write("songs/tracks.csv", songs_csv())
+            stores.write("users/users.csv", users_csv())
+        return stores
+
+    @property
+    def warehouse_url(self) -> str:
+        return f"duckdb:///{self.warehouse_path}"
+
+    def write(self, key: str, content: str | bytes, *, gzipped: bool = False) -> None:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        path = self.landing / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(data) if gzipped else data)
+
+    def run(self, **options) -> RunSummary:
+        return music_etl_pipeline(
+            landing=str(self.landing),
+            lake=str(self.lake),
+            warehouse=self.warehouse_url,
+            **options,
+        )
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+    def kpis(self) -> dict[str, list[tuple]]:
+        return {
+            "hourly": self.query("SELECT * FROM music.hourly_kpis ORDER BY listen_hour"),
+            "genre": self.query(
+                "SELECT * FROM music.genre_kpis ORDER BY listen_date, track_genre"
+            ),
+        }
+
+    def ledger(self) -> dict[str, tuple]:
+        rows = self.query(
+            "SELECT source_key, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate,"
+            " reason FROM music.etl_file_ledger ORDER BY processed_at"
+        )
+        return {row[0]: row[1:] for row in rows}
+
+    def event_count(self) -> int:
+        return self.query("SELECT COUNT(*) FROM music.streams")[0][0]
