@@ -15,6 +15,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class FileRejected(ValueError):
     """The whole file cannot be used; the message is the reason recorded in the ledger."""
 
@@ -24,7 +27,7 @@ class EmptyFile(ValueError):
 
 
 def decompress(data: bytes, key: str) -> bytes:
-    if not key.endswith(".gz"):
+    if not key.lower().endswith(".gz"):
         return data
     try:
         return gzip.decompress(data)
@@ -49,14 +52,20 @@ def read_csv_text(data: bytes, key: str, required: list[str]) -> pa.Table:
     files that cannot be decoded or parsed or lack a required column, EmptyFile for no data rows.
     """
     data = decompress(data, key)
-    if not data.strip():
+    if not data.removeprefix(_BOM).strip():
         raise EmptyFile("file is empty")
+    # RFC 4180 doubles quotes inside fields, so an odd count means a quote is never closed
+    # (Arrow would otherwise read the rest of the file into one field).
+    if data.count(b'"') % 2:
+        raise FileRejected("cannot parse as CSV: unbalanced quote")
     names = _header(data)
     if len(set(names)) != len(names):
         raise FileRejected(f"duplicate column names in header: {names}")
     missing = [column for column in required if column not in names]
     if missing:
         raise FileRejected(f"missing required column(s): {', '.join(missing)}")
+    if not data.split(b"\n", 1)[-1].strip() or b"\n" not in data:
+        raise EmptyFile("header only, no data rows")
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),

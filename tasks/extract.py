@@ -14,7 +14,7 @@ from tasks.warehouse import warehouse_for
 STREAM_SUFFIXES = (".csv", ".csv.gz")
 
 
-def is_stream_file(key: str) -> bool:
+def is_csv_file(key: str) -> bool:
     name = key.rsplit("/", 1)[-1]
     return key.lower().endswith(STREAM_SUFFIXES) and not name.startswith(".")
 
@@ -23,7 +23,7 @@ def select_new_files(
     listing: list[ObjectInfo], seen: set[tuple[str, str]], max_files: int | None
 ) -> tuple[list[ObjectInfo], int]:
     """Versions (key, ETag) not yet in the ledger, oldest key first; and how many were seen."""
-    candidates = sorted(info for info in listing if is_stream_file(info.key))
+    candidates = sorted(info for info in listing if is_csv_file(info.key))
     fresh = [info for info in candidates if (info.key, info.etag) not in seen]
     skipped = len(candidates) - len(fresh)
     return (fresh if max_files is None else fresh[:max_files]), skipped
@@ -67,6 +67,6 @@ def catalogue_snapshot(dataset: str, listing: list[ObjectInfo]) -> CatalogueSnap
     files = tuple(
         SourceFile(key=i.key, etag=i.etag, size=i.size, dataset=dataset)
         for i in sorted(listing)
-        if i.key.lower().endswith(STREAM_SUFFIXES)
+        if is_csv_file(i.key)
     )
     return CatalogueSnapshot(dataset=dataset, files=files)

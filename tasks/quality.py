@@ -72,12 +72,17 @@ def prepare_users(raw: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+_QUARANTINE_META = ("source_file", "row_number", "reason")
+
+
 def quarantine_table(
     raw: pd.DataFrame, reasons: pd.Series, source_files: pd.Series, row_numbers: pd.Series
 ) -> pa.Table:
     """Quarantined rows with every raw value as read, where they came from, and why."""
     failed = reasons.notna()
-    rows = raw.loc[failed].astype("str").copy()
+    rows = raw.loc[failed].astype("str")
+    # Raw columns that share a name with the metadata columns are kept as raw_<name>.
+    rows = rows.rename(columns={c: f"raw_{c}" for c in _QUARANTINE_META if c in rows.columns})
     rows["source_file"] = source_files[failed].astype("str")
     rows["row_number"] = row_numbers[failed].astype("int64")
     rows["reason"] = reasons[failed].astype("str")

@@ -77,10 +77,10 @@ class LocalStore:
         if not base.exists():
             return []
         found = []
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        for path in (p for p in base.rglob("*") if p.is_file()):
             key = path.relative_to(self.root).as_posix()
             found.append(ObjectInfo(key=key, etag=_md5_of(path), size=path.stat().st_size))
-        return found
+        return sorted(found)  # by key string, as S3 lists
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -24,8 +24,11 @@ SONG_SMALL_INTS = ["key", "mode", "time_signature"]
 USER_COLUMNS = ["user_id", "user_name", "user_age", "user_country", "created_at"]
 
 # `YYYY-MM-DD HH:MM:SS` or ISO 8601 with `T`, optional fraction, optional `Z` or `+HH:MM`.
-_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$"
-_INT_PATTERN = r"[+-]?\d{1,18}"
+# ASCII digits only: \d would also match other scripts' digits, which no parser here accepts.
+_TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+_INT_PATTERN = r"[+-]?[0-9]{1,18}"
 
 
 def strip_text(values: pd.Series) -> pd.Series:
@@ -41,15 +44,14 @@ def parse_int(values: pd.Series) -> pd.Series:
     digits = digits.str.removeprefix("+")  # Arrow's integer parser accepts only '-'
     # Arrow's cast is exact for 64-bit integers (pandas would go through float64 with nulls).
     numbers = pa.compute.cast(pa.array(digits, type=pa.string(), from_pandas=True), pa.int64())
-    return pd.Series(numbers.to_pandas(types_mapper=pd.ArrowDtype), index=values.index).astype(
-        "Int64"
-    )
+    # set_axis keeps positions; building a Series with index= would realign by label.
+    return numbers.to_pandas(types_mapper=pd.ArrowDtype).astype("Int64").set_axis(values.index)
 
 
 def parse_positive_int(values: pd.Series) -> pd.Series:
     """Integers > 0 written as digits only (no sign, fraction or exponent); else <NA>."""
     text = strip_text(values)
-    parsed = parse_int(text.where(text.str.fullmatch(r"\d+").fillna(False).astype(bool)))
+    parsed = parse_int(text.where(text.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)))
     return parsed.where(parsed > 0)
 
 

@@ -64,11 +64,6 @@ def test_gzip_file_is_decompressed():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/csv_input.py:27 decompress() checks key.endswith('.gz') case-sensitively, "
-    "while extract.is_stream_file accepts '.CSV.GZ'; the gzip bytes are then parsed as CSV and rejected",
-)
 def test_gzip_file_with_upper_case_suffix_is_decompressed():
     data = gzip.compress(HEADER + b"7,t1,x\n")
     assert rows(data, key="streams/2026/A.CSV.GZ") == [
@@ -115,21 +110,11 @@ def test_header_only_gzip_file_is_empty():
         read_csv_text(gzip.compress(HEADER), "streams/a.csv.gz", REQUIRED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/csv_input.py:60-66 a header without a final newline makes pyarrow fail "
-    "'Could not skip initial 1 rows' and the file is rejected; SPEC 3 says header-only is 'empty'",
-)
 def test_header_only_file_without_final_newline_is_empty():
     with pytest.raises(EmptyFile):
         read_csv_text(b"user_id,track_id,listen_time", "streams/a.csv", REQUIRED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/csv_input.py:52 a file holding only a UTF-8 BOM is not seen as empty "
-    "(data.strip() keeps the BOM) and is rejected for missing columns; SPEC 3: empty file -> 'empty'",
-)
 def test_file_with_only_a_bom_is_empty():
     with pytest.raises(EmptyFile):
         read_csv_text(b"\xef\xbb\xbf", "streams/a.csv", REQUIRED)
@@ -200,12 +185,6 @@ def test_unbalanced_quote_in_a_middle_field_is_rejected():
         read_csv_text(HEADER + b'7,"t1,x\n8,t2,y\n', "streams/a.csv", REQUIRED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/csv_input.py:61-63 (newlines_in_values=True) an unterminated quote in the "
-    "last field swallows every following line into one value; rows vanish silently instead of "
-    "the file being rejected as not RFC 4180 CSV",
-)
 def test_unbalanced_quote_in_the_last_field_is_rejected():
     with pytest.raises(FileRejected):
         read_csv_text(HEADER + b'7,t1,"2026-11-27 10:00:00\n8,t2,2026-11-27 11:00:00\n', "streams/a.csv", REQUIRED)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tasks.extract import catalogue_snapshot, is_stream_file, select_new_files
+from tasks.extract import catalogue_snapshot, is_csv_file, select_new_files
 from tasks.models import CatalogueSnapshot, SourceFile
 from tasks.storage import LocalStore, ObjectInfo, StorageError
 
@@ -23,7 +23,7 @@ def keys(infos) -> list[str]:
     return [item.key for item in infos]
 
 
-# --- is_stream_file ------------------------------------------------------------------------------
+# --- is_csv_file ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def keys(infos) -> list[str]:
     ],
 )
 def test_csv_and_csv_gz_at_any_depth_and_any_case_are_stream_files(key):
-    assert is_stream_file(key)
+    assert is_csv_file(key)
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_csv_and_csv_gz_at_any_depth_and_any_case_are_stream_files(key):
     ],
 )
 def test_other_files_are_not_stream_files(key):
-    assert not is_stream_file(key)
+    assert not is_csv_file(key)
 
 
 # --- select_new_files ----------------------------------------------------------------------------
@@ -246,11 +246,6 @@ def test_list_is_sorted_by_key(root):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (minor): tasks/storage.py:80 sorts Path objects (part by part), not keys: "
-    "'streams/a/b.csv' comes before 'streams/a-b.csv', unlike S3's key order",
-)
 def test_list_sorts_by_key_string_like_s3(root):
     put(root, "streams/a/b.csv", b"abc")
     put(root, "streams/a-b.csv", b"abc")

@@ -302,11 +302,6 @@ def test_quarantine_table_of_no_failures_has_no_rows():
     assert table.num_rows == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/quality.py:81-83 a raw (extra) column named source_file, row_number or "
-    "reason is overwritten by the quarantine metadata, losing the raw value SPEC 3 says is kept",
-)
 def test_quarantine_table_does_not_overwrite_a_raw_column_named_like_its_metadata():
     raw = text_frame(
         {"user_id": [None], "track_id": ["t"], "listen_time": ["x"], "source_file": ["export-17.csv"]}

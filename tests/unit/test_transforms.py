@@ -72,24 +72,12 @@ def test_parse_positive_int_of_empty_series_is_empty():
     assert values(parse_positive_int(pd.Series([], dtype="str"))) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/transforms.py:44 parse_int rebuilds the result with "
-    "pd.Series(<RangeIndex series>, index=values.index), which re-aligns by label: any input "
-    "whose index is not 0..n-1 gets <NA> or another row's value",
-)
 def test_parse_positive_int_keeps_values_on_their_own_index_labels():
     result = parse_positive_int(pd.Series(["5", "x", "7"], index=[10, 20, 30]))
     assert result.index.tolist() == [10, 20, 30]
     assert values(result) == [5, None, 7]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/transforms.py:52 (and :40) the regex \\d matches non-ASCII digits, so "
-    "Arrow's int64 cast raises ArrowInvalid and the whole file's validation task crashes; the "
-    "value must be <NA> (quarantined as invalid_user_id, SPEC 3)",
-)
 def test_parse_positive_int_of_non_ascii_digits_is_missing_not_a_crash():
     assert values(parse_positive_int(pd.Series(["１２", "٣", "3"]))) == [None, None, 3]
 
@@ -121,11 +109,6 @@ def test_parse_int(raw, expected):
     assert values(parse_int(pd.Series([raw, "3"]))) == [expected, 3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tasks/transforms.py:44 values are re-aligned by label onto a RangeIndex: with "
-    "index [1, 0] the two results are swapped silently",
-)
 def test_parse_int_keeps_values_on_their_own_index_labels():
     result = parse_int(pd.Series(["5", "7"], index=[1, 0]))
     assert result.to_dict() == {1: 5, 0: 7}
