@@ -1,0 +1,181 @@
+"""Quarantine reasons, whole-file rejections and CSV edge cases, through real flow runs."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tests.integration.helpers import streams_csv
+
+# One row per reason, each also failing every later rule where possible, to show precedence.
+ROWS_BY_REASON = [
+    ("", "", "", "missing_user_id"),
+    ("1", "", "", "missing_track_id"),
+    ("1", "A1", "", "missing_listen_time"),
+    ("abc", "NOPE", "not a time", "invalid_user_id"),
+    ("-5", "A1", "2026-11-27 10:00:00", "invalid_user_id"),
+    ("12.5", "A1", "2026-11-27 10:00:00", "invalid_user_id"),
+    ("0", "A1", "2026-11-27 10:00:00", "invalid_user_id"),
+    ("1", "NOPE", "2026-13-45 99:00:00", "invalid_listen_time"),
+    ("1", "NOPE", "2099-01-01 00:00:00", "future_listen_time"),
+    ("1", "NOPE", "2026-11-27 10:00:00", "unknown_track"),
+]
+GOOD_ROWS = [(str(u), "A1", f"2026-11-27 10:{u:02d}:00") for u in range(1, 12)]
+
+
+def test_every_quarantine_reason_with_precedence(stores):
+    rows = [r[:3] for r in ROWS_BY_REASON] + GOOD_ROWS
+    stores.write("streams/mixed.csv", streams_csv(rows))
+
+    summary = stores.run()
+
+    assert summary.files_by_status == {"loaded": 1}
+    assert summary.rows_quarantined == len(ROWS_BY_REASON)
+    assert summary.rows_loaded == len(GOOD_ROWS)
+    quarantine = list(Path(stores.lake, "quarantine", "streams").glob("mixed.csv@*.parquet"))
+    table = pq.read_table(quarantine[0]).to_pylist()
+    assert [(r["row_number"], r["reason"]) for r in table] == [
+        (number, reason) for number, (*_, reason) in enumerate(ROWS_BY_REASON, start=1)
+    ]
+    assert table[3]["user_id"] == "abc" and table[3]["listen_time"] == "not a time"
+    assert {r["source_file"] for r in table} == {"streams/mixed.csv"}
+    assert stores.ledger()["streams/mixed.csv"][:5] == ("loaded", 21, 11, 10, 0)
+
+
+def test_whole_file_rejection_rules(stores):
+    good = streams_csv([(1, "A1", "2026-11-27 10:00:00")])
+    stores.write("streams/good.csv", good)
+    stores.write("streams/latin1.csv", "user_id,track_id,listen_time\n1,caf\xe9,x\n".encode("latin-1"))
+    stores.write("streams/missing_column.csv", "user_id,track_id\n1,A1\n")
+    stores.write("streams/bad_quotes.csv", 'user_id,track_id,listen_time\n1,"A1,2026-11-27 10:00:00\n')
+    stores.write("streams/ragged.csv", "user_id,track_id,listen_time\n1,A1\n")
+    stores.write("streams/corrupt.csv.gz", b"this is not gzip")
+    invalid = [("x", "A1", "2026-11-27 10:00:00")] * 6 + [(1, "A1", "2026-11-27 10:00:00")] * 4
+    stores.write("streams/mostly_invalid.csv", streams_csv(invalid))
+    stores.write("streams/header_only.csv", "user_id,track_id,listen_time\n")
+    stores.write("streams/empty.csv", "")
+
+    summary = stores.run()
+
+    ledger = stores.ledger()
+    assert summary.files_by_status == {"loaded": 1, "rejected": 6, "empty": 2}
+    assert ledger["streams/good.csv"][0] == "loaded"
+    assert "UTF-8" in ledger["streams/latin1.csv"][5]
+    assert "listen_time" in ledger["streams/missing_column.csv"][5]
+    assert "quote" in ledger["streams/bad_quotes.csv"][5]
+    assert "parse" in ledger["streams/ragged.csv"][5]
+    assert "gzip" in ledger["streams/corrupt.csv.gz"][5]
+    assert ledger["streams/mostly_invalid.csv"][:5] == ("rejected", 10, 0, 6, 0)
+    assert "max_invalid_fraction" in ledger["streams/mostly_invalid.csv"][5]
+    assert ledger["streams/header_only.csv"][0] == "empty"
+    assert ledger["streams/empty.csv"][0] == "empty"
+    # Nothing from a rejected file reached the warehouse: only good.csv's single event.
+    assert stores.query("SELECT DISTINCT source_file FROM music.streams") == [("streams/good.csv",)]
+
+
+def test_max_invalid_fraction_is_a_parameter(stores):
+    invalid = [("x", "A1", "2026-11-27 10:00:00")] * 6 + [(1, "A1", "2026-11-27 10:00:00")] * 4
+    stores.write("streams/mostly_invalid.csv", streams_csv(invalid))
+
+    summary = stores.run(max_invalid_fraction=0.7)
+
+    assert summary.files_by_status == {"loaded": 1}
+    assert summary.rows_duplicate == 3  # the four valid rows are one event
+
+
+def test_csv_edge_cases(stores):
+    # BOM + CRLF, columns reordered, quoted values with commas in an extra column, zone offsets.
+    bom_crlf = "\ufeffuser_id,track_id,listen_time\r\n1,A1,2026-11-27 10:00:00\r\n"
+    stores.write("streams/bom_crlf.csv", bom_crlf)
+    reordered = 'listen_time,device,user_id,track_id\n2026-11-27T10:30:00Z,"iPhone, 15",2,"A2"\n'
+    stores.write("streams/reordered.csv", reordered)
+    offsets = streams_csv(
+        [
+            (3, "B1", "2026-11-27T11:15:00+01:00"),  # 10:15 UTC
+            (3, "B2", "2026-11-27T05:45:00.250-05:30"),  # 11:15:00.25 UTC
+            (4, "B1", "2026-11-28T00:30:00+02:00"),  # 2026-11-27 22:30 UTC, previous day
+        ]
+    )
+    stores.write("streams/offsets.csv.gz", gzip.compress(offsets.encode()))
+
+    summary = stores.run()
+
+    assert summary.files_by_status == {"loaded": 3}
+    events = stores.query("SELECT user_id, track_id, listen_time FROM music.streams ORDER BY 3")
+    assert events == [
+        (1, "A1", datetime(2026, 11, 27, 10, 0)),
+        (3, "B1", datetime(2026, 11, 27, 10, 15)),
+        (2, "A2", datetime(2026, 11, 27, 10, 30)),
+        (3, "B2", datetime(2026, 11, 27, 11, 15, 0, 250000)),
+        (4, "B1", datetime(2026, 11, 27, 22, 30)),
+    ]
+    hours = stores.query("SELECT listen_hour, total_streams FROM music.hourly_kpis ORDER BY 1")
+    assert hours == [
+        (datetime(2026, 11, 27, 10), 3),
+        (datetime(2026, 11, 27, 11), 1),
+        (datetime(2026, 11, 27, 22), 1),
+    ]
+
+
+def test_unknown_users_are_kept_and_counted(stores):
+    stores.write("streams/a.csv", streams_csv([(999, "A1", "2026-11-27 10:00:00")]))
+    summary = stores.run()
+    assert summary.rows_loaded == 1 and summary.rows_unknown_user == 1
+
+
+def test_catalogue_quarantine_and_duplicate_track_ids(stores):
+    from tests.integration.helpers import CATALOGUE, songs_csv
+
+    bad = songs_csv(CATALOGUE).splitlines()
+    header = bad[0]
+    extra = [
+        '90,X1,Artist,Album,,50,1000,False,,,,,,,,,,,,,pop',  # missing track_name
+        '91,X2,Artist,Album,Name,150,1000,False,,,,,,,,,,,,,pop',  # popularity out of range
+        '92,X3,Artist,Album,Name,50,-1,False,,,,,,,,,,,,,pop',  # duration not positive
+        '93,A1,Impostor,Album,Other name,50,1000,False,,,,,,,,,,,,,pop',  # repeated track_id
+    ]
+    stores.write("songs/tracks.csv", "\n".join([header, *bad[1:], *extra]) + "\n")
+    stores.write("streams/a.csv", streams_csv([(1, "A1", "2026-11-27 10:00:00")]))
+
+    stores.run()
+
+    assert stores.ledger()["songs/tracks.csv"][:5] == ("loaded", 12, 8, 3, 1)
+    assert stores.query("SELECT artists FROM music.songs WHERE track_id = 'A1'") == [
+        ("Alpha;Beta",)
+    ]
+    quarantine = next(Path(stores.lake, "quarantine", "songs").glob("*.parquet"))
+    reasons = [row["reason"] for row in pq.read_table(quarantine).to_pylist()]
+    assert reasons == [
+        "missing_track_name", "invalid_popularity", "invalid_duration_ms", "duplicate_track_id",
+    ]  # fmt: skip
+
+
+def test_data_docs_and_artifacts_are_published(stores):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    stores.write("streams/a.csv", streams_csv([(1, "A1", "2026-11-27 10:00:00")]))
+    summary = stores.run()
+
+    index = Path(summary.data_docs.removeprefix("file://"))
+    assert index.name == "index.html" and index.is_file()
+    pages = list(Path(stores.lake, "data_docs", "validations").rglob("*.html"))
+    assert {p.parts[-4] for p in pages} >= {"streams", "songs", "users"}
+
+    async def latest(key: str):
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1,
+                sort="CREATED_DESC",
+            )
+            return found[0]
+
+    table = asyncio.run(latest("file-counts"))
+    assert "streams/a.csv" in str(table.data)
+    link = asyncio.run(latest("data-docs"))
+    assert summary.data_docs in str(link.data)
