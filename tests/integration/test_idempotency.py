@@ -1,0 +1,148 @@
+"""Repeated runs, repeated and changed files, failures mid-load, and retries that resume."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks import warehouse_sql
+from tasks.validation import SuiteRunner
+from tasks.warehouse import DuckDBSession
+from tests.integration.helpers import Stores, streams_csv
+
+A = [(1, "A1", "2026-11-27 10:00:00"), (2, "B1", "2026-11-27 10:30:00")]
+B = [(3, "A2", "2026-11-27 11:00:00"), (1, "B2", "2026-11-27 12:00:00")]
+C = [(4, "B3", "2026-11-28 01:00:00"), (3, "A2", "2026-11-27 11:00:00")]  # one duplicate of B
+
+
+def _write_abc(stores: Stores) -> None:
+    stores.write("streams/a.csv", streams_csv(A))
+    stores.write("streams/b.csv", streams_csv(B))
+    stores.write("streams/c.csv", streams_csv(C))
+
+
+def _warehouse_state(stores: Stores) -> dict[str, list[tuple]]:
+    """Every table's business content (load times and run ids left out)."""
+    return {
+        **stores.kpis(),
+        "streams": stores.query(
+            "SELECT user_id, track_id, listen_time, listen_hour, listen_date, source_file"
+            " FROM music.streams ORDER BY ALL"
+        ),
+        "ledger": stores.query(
+            "SELECT source_key, etag, status, rows_read, rows_loaded, rows_quarantined,"
+            " rows_duplicate FROM music.etl_file_ledger ORDER BY ALL"
+        ),
+        "songs": stores.query("SELECT track_id, artists FROM music.songs ORDER BY ALL"),
+        "pending": stores.query("SELECT * FROM music.etl_kpi_pending"),
+    }
+
+
+@pytest.fixture
+def clean_state(tmp_path) -> dict[str, list[tuple]]:
+    """The warehouse after one clean run over a, b and c."""
+    clean = Stores.fresh(tmp_path / "clean")
+    _write_abc(clean)
+    clean.run()
+    return _warehouse_state(clean)
+
+
+def test_repeated_run_changes_nothing(stores, clean_state):
+    _write_abc(stores)
+    stores.run()
+    again = stores.run()
+
+    assert again.files_by_status == {} and again.files_skipped == 3
+    assert again.rows_loaded == 0 and again.hourly_kpi_rows == 0
+    assert _warehouse_state(stores) == clean_state
+
+
+def test_same_file_under_another_key_adds_nothing(stores, clean_state):
+    _write_abc(stores)
+    stores.run()
+    stores.write("streams/copy_of_a.csv", streams_csv(A))
+
+    summary = stores.run()
+
+    assert summary.rows_loaded == 0 and summary.rows_duplicate == len(A)
+    state = _warehouse_state(stores)
+    assert {k: v for k, v in state.items() if k != "ledger"} == {
+        k: v for k, v in clean_state.items() if k != "ledger"
+    }
+
+
+def test_changed_file_is_ingested_again(stores):
+    stores.write("streams/a.csv", streams_csv(A))
+    stores.run()
+    stores.write("streams/a.csv", streams_csv(A + [(9, "B3", "2026-11-27 10:45:00")]))
+
+    summary = stores.run()
+
+    assert summary.files_by_status == {"loaded": 1}
+    assert summary.rows_loaded == 1 and summary.rows_duplicate == len(A)
+    versions = stores.query(
+        "SELECT COUNT(DISTINCT etag) FROM music.etl_file_ledger WHERE source_key = 'streams/a.csv'"
+    )
+    assert versions == [(2,)]
+    assert stores.kpis()["hourly"][0][1] == 3
+
+
+def _fail_once_while_loading(monkeypatch, key: str) -> list[str]:
+    """Make the ledger write of `key` raise once, inside its load transaction."""
+    original = DuckDBSession.execute
+    raised: list[str] = []
+
+    def execute(self, statement, params=None):
+        if statement == warehouse_sql.LEDGER_INSERT and params["source_key"] == key and not raised:
+            raised.append(key)
+            raise ConnectionError("injected: warehouse connection dropped")
+        return original(self, statement, params)
+
+    monkeypatch.setattr(DuckDBSession, "execute", execute)
+    return raised
+
+
+def test_failure_inside_a_load_leaves_nothing_half_written(stores, clean_state, monkeypatch):
+    _write_abc(stores)
+    raised = _fail_once_while_loading(monkeypatch, "streams/b.csv")
+
+    state = stores.run(return_state=True)
+
+    assert raised and state.is_failed()
+    # a.csv committed; b.csv's events were inserted then rolled back with its ledger row.
+    assert stores.query("SELECT DISTINCT source_file FROM music.streams") == [("streams/a.csv",)]
+    assert [row[0] for row in stores.query("SELECT source_key FROM music.etl_file_ledger")] == [
+        "songs/tracks.csv", "users/users.csv", "streams/a.csv",
+    ]  # fmt: skip
+    # a.csv's hours wait in the pending table, so the next run's KPI step still covers them.
+    assert stores.query("SELECT COUNT(*) FROM music.etl_kpi_pending") == [(1,)]
+
+    stores.run()
+    assert _warehouse_state(stores) == clean_state
+
+
+def test_retried_flow_run_reuses_finished_work(stores, clean_state, monkeypatch):
+    from flows.pipeline import music_etl_pipeline
+
+    _write_abc(stores)
+    raised = _fail_once_while_loading(monkeypatch, "streams/b.csv")
+    validations: list[str] = []
+    original_validate = SuiteRunner.validate
+
+    def counting_validate(self, dataset, frame, run_name, parameters=None):
+        validations.append(run_name)
+        return original_validate(self, dataset, frame, run_name, parameters)
+
+    monkeypatch.setattr(SuiteRunner, "validate", counting_validate)
+
+    flaky_once = music_etl_pipeline.with_options(retries=1, retry_delay_seconds=0)
+    state = flaky_once(
+        landing=str(stores.landing),
+        lake=str(stores.lake),
+        warehouse=stores.warehouse_url,
+        return_state=True,
+    )
+
+    assert raised and state.is_completed()
+    # 2 catalogues + 3 stream files validated once; the retry took b and c from the cache.
+    assert len(validations) == 5, validations
+    assert _warehouse_state(stores) == clean_state
