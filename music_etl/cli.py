@@ -74,9 +74,11 @@ def _generate(args: argparse.Namespace) -> int:
     start = None
     if args.start:
         try:
-            start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+            start = datetime.fromisoformat(args.start)
         except ValueError:
             return _fail(f"--start {args.start!r} is not an ISO date and time", EXIT_BAD_INPUT)
+        # No zone means UTC, like listen_time; an offset is honoured.
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
     summary = generate_landing(
         root,
         songs=args.songs,
@@ -102,8 +104,24 @@ def _preflight(landing: str, lake: str, warehouse_url: str, schema: str) -> None
     from tasks.warehouse import open_warehouse
 
     open_store(landing)
-    open_store(lake, create=True)
     open_warehouse(warehouse_url, schema).close()
+    open_store(lake, create=True)
+
+
+def _local_run_settings():
+    """On Prefect's ephemeral API nobody watches heartbeats, and each of the five flow runs
+    would wait up to a second for its heartbeat thread at exit: switch them off there."""
+    from contextlib import nullcontext
+
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
+
+    if PREFECT_API_URL.value():
+        return nullcontext()
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -117,15 +135,16 @@ def _run(args: argparse.Namespace) -> int:
     except (StorageError, WarehouseError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
 
-    state = music_etl_pipeline(
-        landing=landing,
-        lake=lake,
-        warehouse=warehouse,
-        warehouse_schema=args.schema,
-        max_files=args.max_files,
-        max_invalid_fraction=args.max_invalid_fraction,
-        return_state=True,
-    )
+    with _local_run_settings():
+        state = music_etl_pipeline(
+            landing=landing,
+            lake=lake,
+            warehouse=warehouse,
+            warehouse_schema=args.schema,
+            max_files=args.max_files,
+            max_invalid_fraction=args.max_invalid_fraction,
+            return_state=True,
+        )
     if not state.is_completed():
         try:
             state.result()

@@ -121,11 +121,11 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         self.path = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._connection = duckdb.connect(path)
-        except duckdb.Error as exc:
+        except (OSError, duckdb.Error) as exc:
             raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
 
     @contextmanager
