@@ -67,6 +67,7 @@ def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> Loa
     if transformed.events_key is not None:
         events = lake.read_parquet(open_store(settings.lake), transformed.events_key)
     with warehouse.transaction() as session:
+        session.lock_ledger()
         identity = {"source_key": source.key, "etag": source.etag}
         if session.query(sql.LEDGER_HAS_VERSION, identity):
             return _unloaded(validated, "skipped")
@@ -109,6 +110,7 @@ def load_catalogue(settings: RunSettings, catalogue: TransformedCatalogue) -> li
     now = _now()
     results = []
     with warehouse.transaction() as session:
+        session.lock_ledger()
         if catalogue.rows_key is not None:
             _stage_catalogue(session, settings, catalogue)
             if snapshot.dataset == "songs":

@@ -7,6 +7,7 @@ an Arrow table into a staging table, and which collation gives code-point orderi
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from tasks import warehouse_sql as sql
 
@@ -49,9 +51,26 @@ class Session(ABC):
     @abstractmethod
     def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]: ...
 
+    def stage(self, name: str, table: pa.Table, lake_url: str | None = None) -> None:
+        """Create temporary table `name` (see STAGING_COLUMNS) holding the rows of `table`.
+
+        `lake_url` is where the same rows lie as Parquet (s3://...), for backends that bulk-load
+        from the lake rather than from the client."""
+        self.execute(sql.DROP_STAGING.format(name=name))
+        self.execute(sql.staging_ddl(name, self.warehouse.temp_table_suffix))
+        columns = sql.staging_column_names(name)
+        self._bulk_load(name, table.select(columns), columns, lake_url)
+
     @abstractmethod
-    def stage(self, name: str, table: pa.Table) -> None:
-        """Create (or replace) temporary table `name` holding the rows of `table`."""
+    def _bulk_load(
+        self, name: str, table: pa.Table, columns: list[str], lake_url: str | None
+    ) -> None: ...
+
+    def lock_ledger(self) -> None:
+        """Serialise file loads across concurrent runs, for the rest of this transaction."""
+        statement = sql.LOCK_LEDGER.get(self.warehouse.dialect)
+        if statement:
+            self.execute(statement)
 
     def run_all(self, statements: list[str], params: dict[str, Any] | None = None) -> None:
         for statement in statements:
@@ -60,7 +79,8 @@ class Session(ABC):
 
 class Warehouse(ABC):
     dialect: str
-    collate: str = ""
+    collate: str = ""  # appended to ORDER BY on text so ties break in code-point order
+    temp_table_suffix: str = ""
 
     def __init__(self, schema: str):
         if not _SCHEMA_NAME.match(schema):
@@ -102,11 +122,14 @@ class DuckDBSession(Session):
         prepared = self._prepare(statement)
         return self.connection.execute(prepared, self._used(statement, params)).fetchall()
 
-    def stage(self, name: str, table: pa.Table) -> None:
+    def _bulk_load(
+        self, name: str, table: pa.Table, columns: list[str], lake_url: str | None
+    ) -> None:
         view = f"_arrow_{name}"
-        self.connection.register(view, table)
+        self.connection.register(view, table)  # zero-copy scan of the Arrow table
         try:
-            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
+            quoted = ", ".join(f'"{column}"' for column in columns)
+            self.connection.execute(f"INSERT INTO {name} ({quoted}) SELECT {quoted} FROM {view}")
         finally:
             self.connection.unregister(view)
 
@@ -146,6 +169,80 @@ class DuckDBWarehouse(Warehouse):
         self._connection.close()
 
 
+class PostgresSession(Session):
+    def __init__(self, warehouse: "PostgresWarehouse", connection: Any):
+        super().__init__(warehouse)
+        self.connection = connection
+
+    def _prepare(self, statement: str) -> str:
+        return _PARAM.sub(r"%(\1)s", self._render(statement))
+
+    def execute(self, statement: str, params: dict[str, Any] | None = None) -> int:
+        with self.connection.cursor() as cursor:
+            cursor.execute(self._prepare(statement), self._used(statement, params))
+            return cursor.rowcount
+
+    def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(self._prepare(statement), self._used(statement, params))
+            return cursor.fetchall()
+
+    def _bulk_load(
+        self, name: str, table: pa.Table, columns: list[str], lake_url: str | None
+    ) -> None:
+        # COPY FROM STDIN in CSV: unquoted empty fields are NULL, quoted "" an empty string,
+        # which is exactly how Arrow writes nulls and empty strings.
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
+        quoted = ", ".join(f'"{column}"' for column in columns)
+        with self.connection.cursor() as cursor:
+            cursor.copy_expert(f"COPY {name} ({quoted}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+class PostgresWarehouse(Warehouse):
+    """PostgreSQL (and the base of Redshift): SQLAlchemy engine, psycopg2 connections."""
+
+    dialect = "postgresql"
+    collate = 'COLLATE "C"'
+    temp_table_suffix = " ON COMMIT DROP"
+
+    def __init__(self, url: str, schema: str):
+        super().__init__(schema)
+        import sqlalchemy
+
+        try:
+            self.engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
+            with self.engine.connect():
+                pass
+        except Exception as exc:  # noqa: BLE001 - any driver error means "cannot connect"
+            message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise WarehouseError(f"cannot connect to warehouse {_redact(url)}: {message}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        connection = self.engine.raw_connection()
+        try:
+            yield PostgresSession(self, connection)
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 _open: dict[tuple[str, str], Warehouse] = {}
 _open_lock = threading.Lock()
 
@@ -172,6 +269,9 @@ def open_warehouse(url: str, schema: str = "music") -> Warehouse:
     if url == "duckdb://" or url == "duckdb:///:memory:":
         return DuckDBWarehouse(":memory:", schema)
     scheme = url.split(":", 1)[0]
+    if scheme in {"postgresql", "postgresql+psycopg2", "postgres"}:
+        return PostgresWarehouse(url.replace("postgres://", "postgresql://", 1), schema)
     raise WarehouseError(
-        f"warehouse URL scheme {scheme!r} is not supported in this build; use duckdb:///path"
+        f"warehouse URL scheme {scheme!r} is not supported; use duckdb:///path or "
+        "postgresql://user@host/db"
     )

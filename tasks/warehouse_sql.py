@@ -109,6 +109,51 @@ SCHEMA_DDL = [
     )""",
 ]
 
+# Staging tables: the columns of the lake's transformed Parquet files, in file order (Redshift's
+# COPY ... FORMAT AS PARQUET maps columns by position).
+STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "stage_events": [
+        ("user_id", "BIGINT"), ("track_id", "VARCHAR(64)"), ("listen_time", "TIMESTAMP"),
+        ("listen_hour", "TIMESTAMP"), ("listen_date", "DATE"), ("source_file", "VARCHAR(1024)"),
+    ],
+    "stage_songs": [
+        ("track_id", "VARCHAR(64)"), ("artists", "VARCHAR(4096)"), ("album_name", "VARCHAR(1024)"),
+        ("track_name", "VARCHAR(1024)"), ("popularity", "INTEGER"), ("duration_ms", "BIGINT"),
+        ("explicit", "BOOLEAN"), ("danceability", "DOUBLE PRECISION"),
+        ("energy", "DOUBLE PRECISION"), ("loudness", "DOUBLE PRECISION"),
+        ("speechiness", "DOUBLE PRECISION"), ("acousticness", "DOUBLE PRECISION"),
+        ("instrumentalness", "DOUBLE PRECISION"), ("liveness", "DOUBLE PRECISION"),
+        ("valence", "DOUBLE PRECISION"), ("tempo", "DOUBLE PRECISION"), ('"key"', "INTEGER"),
+        ('"mode"', "INTEGER"), ("time_signature", "INTEGER"), ("track_genre", "VARCHAR(256)"),
+        ("source_file", "VARCHAR(1024)"),
+    ],
+    "stage_song_artists": [("track_id", "VARCHAR(64)"), ("artist", "VARCHAR(1024)")],
+    "stage_users": [
+        ("user_id", "BIGINT"), ("user_name", "VARCHAR(1024)"), ("user_age", "INTEGER"),
+        ("user_country", "VARCHAR(64)"), ("created_at", "TIMESTAMP"),
+        ("source_file", "VARCHAR(1024)"),
+    ],
+}  # fmt: skip
+
+
+def staging_ddl(name: str, temporary_clause: str = "") -> str:
+    columns = ", ".join(f"{column} {kind}" for column, kind in STAGING_COLUMNS[name])
+    return f"CREATE TEMP TABLE {name} ({columns}){temporary_clause}"
+
+
+DROP_STAGING = "DROP TABLE IF EXISTS {name}"
+
+
+def staging_column_names(name: str) -> list[str]:
+    return [column.strip('"') for column, _ in STAGING_COLUMNS[name]]
+
+
+# Serialises loads across concurrent runs (DuckDB has a single writer anyway).
+LOCK_LEDGER = {
+    "postgresql": "LOCK TABLE {s}.etl_file_ledger IN EXCLUSIVE MODE",
+    "redshift": "LOCK {s}.etl_file_ledger",
+}
+
 LEDGER_VERSIONS = "SELECT source_key, etag, status FROM {s}.etl_file_ledger WHERE dataset = :dataset"
 
 LEDGER_HAS_VERSION = """

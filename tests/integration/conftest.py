@@ -1,12 +1,22 @@
-"""Integration fixtures: one temporary Prefect API for the session, fresh stores per test."""
+"""Integration fixtures: one temporary Prefect API for the session, fresh stores per test, and
+every flow test run once on DuckDB and once on the real PostgreSQL server."""
 
 from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable
 
 import pytest
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from tests.integration.helpers import Stores
+from tests.integration.helpers import Stores, Warehouse
+
+POSTGRES_URL = os.environ.get(
+    "MUSIC_ETL_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -18,6 +28,51 @@ def prefect_api():
             yield
 
 
+def _postgres_problem() -> str | None:
+    import psycopg2
+
+    try:
+        psycopg2.connect(POSTGRES_URL.replace("+psycopg2", ""), connect_timeout=5).close()
+    except psycopg2.OperationalError as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas():
+    """Schemas created on the PostgreSQL server this session; all dropped at the end."""
+    created: list[str] = []
+    yield created
+    if created:
+        import psycopg2
+
+        with psycopg2.connect(POSTGRES_URL.replace("+psycopg2", "")) as connection:
+            with connection.cursor() as cursor:
+                for schema in created:
+                    cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def new_warehouse(request, tmp_path, postgres_schemas) -> Callable[[], Warehouse]:
+    """A factory of empty warehouses on this test's backend."""
+    if request.param == "postgresql":
+        problem = _postgres_problem()
+        if problem and os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL must run in CI, but {POSTGRES_URL} is unreachable: {problem}")
+        if problem:
+            pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {problem}")
+    counter = itertools.count()
+
+    def make() -> Warehouse:
+        if request.param == "duckdb":
+            return Warehouse(f"duckdb:///{tmp_path}/warehouse{next(counter)}.duckdb")
+        schema = f"music_test_{uuid.uuid4().hex[:12]}"
+        postgres_schemas.append(schema)
+        return Warehouse(POSTGRES_URL, schema)
+
+    return make
+
+
 @pytest.fixture
-def stores(tmp_path) -> Stores:
-    return Stores.fresh(tmp_path)
+def stores(tmp_path, new_warehouse) -> Stores:
+    return Stores.fresh(tmp_path / "stores", new_warehouse())

@@ -8,10 +8,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from flows.pipeline import music_etl_pipeline
 from tasks.reports import RunSummary
+from tasks.warehouse import open_warehouse
 
 SONG_HEADER = [
     "id", "track_id", "artists", "album_name", "track_name", "popularity", "duration_ms",
@@ -58,14 +57,22 @@ def streams_csv(rows: list[tuple], header: str = "user_id,track_id,listen_time")
 
 
 @dataclass
+class Warehouse:
+    """Where a test's warehouse lives: a URL and a schema of its own."""
+
+    url: str
+    schema: str = "music"
+
+
+@dataclass
 class Stores:
     landing: Path
     lake: Path
-    warehouse_path: Path
+    warehouse: Warehouse
 
     @classmethod
-    def fresh(cls, root: Path, *, catalogue: bool = True) -> "Stores":
-        stores = cls(root / "landing", root / "lake", root / "warehouse.duckdb")
+    def fresh(cls, root: Path, warehouse: Warehouse, *, catalogue: bool = True) -> "Stores":
+        stores = cls(root / "landing", root / "lake", warehouse)
         stores.landing.mkdir(parents=True)
         if catalogue:
             stores.write("songs/tracks.csv", songs_csv())
@@ -74,7 +81,7 @@ class Stores:
 
     @property
     def warehouse_url(self) -> str:
-        return f"duckdb:///{self.warehouse_path}"
+        return self.warehouse.url
 
     def write(self, key: str, content: str | bytes, *, gzipped: bool = False) -> None:
         data = content.encode("utf-8") if isinstance(content, str) else content
@@ -82,32 +89,36 @@ class Stores:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(gzip.compress(data) if gzipped else data)
 
-    def run(self, **options) -> RunSummary:
-        return music_etl_pipeline(
+    def run(self, flow=music_etl_pipeline, **options) -> RunSummary:
+        return flow(
             landing=str(self.landing),
             lake=str(self.lake),
-            warehouse=self.warehouse_url,
+            warehouse=self.warehouse.url,
+            warehouse_schema=self.warehouse.schema,
             **options,
         )
 
     def query(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.warehouse_path), read_only=True) as connection:
-            return connection.execute(sql).fetchall()
+        """Run SQL with `{s}` standing for the test's schema (as in tasks/warehouse_sql.py)."""
+        warehouse = open_warehouse(self.warehouse.url, self.warehouse.schema)
+        try:
+            with warehouse.transaction() as session:
+                return session.query(sql)
+        finally:
+            warehouse.close()
 
     def kpis(self) -> dict[str, list[tuple]]:
         return {
-            "hourly": self.query("SELECT * FROM music.hourly_kpis ORDER BY listen_hour"),
-            "genre": self.query(
-                "SELECT * FROM music.genre_kpis ORDER BY listen_date, track_genre"
-            ),
+            "hourly": self.query("SELECT * FROM {s}.hourly_kpis ORDER BY listen_hour"),
+            "genre": self.query("SELECT * FROM {s}.genre_kpis ORDER BY listen_date, track_genre"),
         }
 
     def ledger(self) -> dict[str, tuple]:
         rows = self.query(
             "SELECT source_key, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate,"
-            " reason FROM music.etl_file_ledger ORDER BY processed_at"
+            " reason FROM {s}.etl_file_ledger ORDER BY processed_at"
         )
         return {row[0]: row[1:] for row in rows}
 
     def event_count(self) -> int:
-        return self.query("SELECT COUNT(*) FROM music.streams")[0][0]
+        return self.query("SELECT COUNT(*) FROM {s}.streams")[0][0]

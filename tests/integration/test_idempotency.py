@@ -6,7 +6,7 @@ import pytest
 
 from tasks import warehouse_sql
 from tasks.validation import SuiteRunner
-from tasks.warehouse import DuckDBSession
+from tasks.warehouse import DuckDBSession, PostgresSession
 from tests.integration.helpers import Stores, streams_csv
 
 A = [(1, "A1", "2026-11-27 10:00:00"), (2, "B1", "2026-11-27 10:30:00")]
@@ -26,21 +26,21 @@ def _warehouse_state(stores: Stores) -> dict[str, list[tuple]]:
         **stores.kpis(),
         "streams": stores.query(
             "SELECT user_id, track_id, listen_time, listen_hour, listen_date, source_file"
-            " FROM music.streams ORDER BY ALL"
+            " FROM {s}.streams ORDER BY user_id, track_id, listen_time"
         ),
         "ledger": stores.query(
             "SELECT source_key, etag, status, rows_read, rows_loaded, rows_quarantined,"
-            " rows_duplicate FROM music.etl_file_ledger ORDER BY ALL"
+            " rows_duplicate FROM {s}.etl_file_ledger ORDER BY source_key, etag"
         ),
-        "songs": stores.query("SELECT track_id, artists FROM music.songs ORDER BY ALL"),
-        "pending": stores.query("SELECT * FROM music.etl_kpi_pending"),
+        "songs": stores.query("SELECT track_id, artists FROM {s}.songs ORDER BY track_id"),
+        "pending": stores.query("SELECT * FROM {s}.etl_kpi_pending"),
     }
 
 
 @pytest.fixture
-def clean_state(tmp_path) -> dict[str, list[tuple]]:
+def clean_state(tmp_path, new_warehouse) -> dict[str, list[tuple]]:
     """The warehouse after one clean run over a, b and c."""
-    clean = Stores.fresh(tmp_path / "clean")
+    clean = Stores.fresh(tmp_path / "clean", new_warehouse())
     _write_abc(clean)
     clean.run()
     return _warehouse_state(clean)
@@ -80,15 +80,16 @@ def test_changed_file_is_ingested_again(stores):
     assert summary.files_by_status == {"loaded": 1}
     assert summary.rows_loaded == 1 and summary.rows_duplicate == len(A)
     versions = stores.query(
-        "SELECT COUNT(DISTINCT etag) FROM music.etl_file_ledger WHERE source_key = 'streams/a.csv'"
+        "SELECT COUNT(DISTINCT etag) FROM {s}.etl_file_ledger WHERE source_key = 'streams/a.csv'"
     )
     assert versions == [(2,)]
     assert stores.kpis()["hourly"][0][1] == 3
 
 
-def _fail_once_while_loading(monkeypatch, key: str) -> list[str]:
+def _fail_once_while_loading(monkeypatch, stores: Stores, key: str) -> list[str]:
     """Make the ledger write of `key` raise once, inside its load transaction."""
-    original = DuckDBSession.execute
+    session_class = DuckDBSession if stores.warehouse_url.startswith("duckdb") else PostgresSession
+    original = session_class.execute
     raised: list[str] = []
 
     def execute(self, statement, params=None):
@@ -97,24 +98,24 @@ def _fail_once_while_loading(monkeypatch, key: str) -> list[str]:
             raise ConnectionError("injected: warehouse connection dropped")
         return original(self, statement, params)
 
-    monkeypatch.setattr(DuckDBSession, "execute", execute)
+    monkeypatch.setattr(session_class, "execute", execute)
     return raised
 
 
 def test_failure_inside_a_load_leaves_nothing_half_written(stores, clean_state, monkeypatch):
     _write_abc(stores)
-    raised = _fail_once_while_loading(monkeypatch, "streams/b.csv")
+    raised = _fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
 
     state = stores.run(return_state=True)
 
     assert raised and state.is_failed()
     # a.csv committed; b.csv's events were inserted then rolled back with its ledger row.
-    assert stores.query("SELECT DISTINCT source_file FROM music.streams") == [("streams/a.csv",)]
-    assert [row[0] for row in stores.query("SELECT source_key FROM music.etl_file_ledger")] == [
+    assert stores.query("SELECT DISTINCT source_file FROM {s}.streams") == [("streams/a.csv",)]
+    assert [row[0] for row in stores.query("SELECT source_key FROM {s}.etl_file_ledger")] == [
         "songs/tracks.csv", "users/users.csv", "streams/a.csv",
     ]  # fmt: skip
     # a.csv's hours wait in the pending table, so the next run's KPI step still covers them.
-    assert stores.query("SELECT COUNT(*) FROM music.etl_kpi_pending") == [(1,)]
+    assert stores.query("SELECT COUNT(*) FROM {s}.etl_kpi_pending") == [(1,)]
 
     stores.run()
     assert _warehouse_state(stores) == clean_state
@@ -124,7 +125,7 @@ def test_retried_flow_run_reuses_finished_work(stores, clean_state, monkeypatch)
     from flows.pipeline import music_etl_pipeline
 
     _write_abc(stores)
-    raised = _fail_once_while_loading(monkeypatch, "streams/b.csv")
+    raised = _fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
     validations: list[str] = []
     original_validate = SuiteRunner.validate
 
@@ -135,12 +136,7 @@ def test_retried_flow_run_reuses_finished_work(stores, clean_state, monkeypatch)
     monkeypatch.setattr(SuiteRunner, "validate", counting_validate)
 
     flaky_once = music_etl_pipeline.with_options(retries=1, retry_delay_seconds=0)
-    state = flaky_once(
-        landing=str(stores.landing),
-        lake=str(stores.lake),
-        warehouse=stores.warehouse_url,
-        return_state=True,
-    )
+    state = stores.run(flow=flaky_once, return_state=True)
 
     assert raised and state.is_completed()
     # 2 catalogues + 3 stream files validated once; the retry took b and c from the cache.

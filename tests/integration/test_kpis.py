@@ -71,16 +71,16 @@ def test_kpis_match_hand_computed_values(stores):
     assert kpis["genre"] == _expected_genre()
 
 
-def test_same_events_split_differently_give_identical_kpis(tmp_path):
+def test_same_events_split_differently_give_identical_kpis(tmp_path, new_warehouse):
     from tests.integration.helpers import Stores, streams_csv
 
     every_event = HOUR_10 + HOUR_11 + DAY_2
-    one_file = Stores.fresh(tmp_path / "one")
+    one_file = Stores.fresh(tmp_path / "one", new_warehouse())
     one_file.write("streams/all.csv", streams_csv(every_event))
     one_file.run()
 
     # Reversed order, split across three runs, with overlapping files (duplicates).
-    many = Stores.fresh(tmp_path / "many")
+    many = Stores.fresh(tmp_path / "many", new_warehouse())
     reversed_events = list(reversed(every_event))
     many.write("streams/b.csv", streams_csv(reversed_events[:7]))
     many.run()
@@ -133,7 +133,7 @@ def test_catalogue_change_recomputes_old_hours(stores):
     assert stores.kpis()["hourly"][0][5:] == ("Alpha", 3)
     genres = {row[1]: row[2] for row in stores.kpis()["genre"]}
     assert genres == {"rock": 2, "jazz": 3}
-    assert stores.query("SELECT COUNT(*) FROM music.songs WHERE track_id = 'C3'") == [(1,)]
+    assert stores.query("SELECT COUNT(*) FROM {s}.songs WHERE track_id = 'C3'") == [(1,)]
 
 
 def test_unchanged_catalogue_is_not_reloaded(stores):

@@ -73,7 +73,7 @@ def test_whole_file_rejection_rules(stores):
     assert ledger["streams/header_only.csv"][0] == "empty"
     assert ledger["streams/empty.csv"][0] == "empty"
     # Nothing from a rejected file reached the warehouse: only good.csv's single event.
-    assert stores.query("SELECT DISTINCT source_file FROM music.streams") == [("streams/good.csv",)]
+    assert stores.query("SELECT DISTINCT source_file FROM {s}.streams") == [("streams/good.csv",)]
 
 
 def test_max_invalid_fraction_is_a_parameter(stores):
@@ -104,7 +104,7 @@ def test_csv_edge_cases(stores):
     summary = stores.run()
 
     assert summary.files_by_status == {"loaded": 3}
-    events = stores.query("SELECT user_id, track_id, listen_time FROM music.streams ORDER BY 3")
+    events = stores.query("SELECT user_id, track_id, listen_time FROM {s}.streams ORDER BY 3")
     assert events == [
         (1, "A1", datetime(2026, 11, 27, 10, 0)),
         (3, "B1", datetime(2026, 11, 27, 10, 15)),
@@ -112,7 +112,7 @@ def test_csv_edge_cases(stores):
         (3, "B2", datetime(2026, 11, 27, 11, 15, 0, 250000)),
         (4, "B1", datetime(2026, 11, 27, 22, 30)),
     ]
-    hours = stores.query("SELECT listen_hour, total_streams FROM music.hourly_kpis ORDER BY 1")
+    hours = stores.query("SELECT listen_hour, total_streams FROM {s}.hourly_kpis ORDER BY 1")
     assert hours == [
         (datetime(2026, 11, 27, 10), 3),
         (datetime(2026, 11, 27, 11), 1),
@@ -143,7 +143,7 @@ def test_catalogue_quarantine_and_duplicate_track_ids(stores):
     stores.run()
 
     assert stores.ledger()["songs/tracks.csv"][:5] == ("loaded", 12, 8, 3, 1)
-    assert stores.query("SELECT artists FROM music.songs WHERE track_id = 'A1'") == [
+    assert stores.query("SELECT artists FROM {s}.songs WHERE track_id = 'A1'") == [
         ("Alpha;Beta",)
     ]
     quarantine = next(Path(stores.lake, "quarantine", "songs").glob("*.parquet"))

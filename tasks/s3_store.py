@@ -1,0 +1,145 @@
+"""S3 locations through `prefect_aws.S3Bucket` blocks.
+
+`s3://bucket/prefix` builds a block from the standard AWS credential chain (environment, profile,
+instance role; `AWS_ENDPOINT_URL` honoured by boto3); `block:NAME` loads a saved S3Bucket block,
+whose AwsCredentials block holds the secrets. Keys passed in and out are relative to the prefix.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from tasks.storage import ObjectInfo, ObjectStore, StorageError
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+_PERMANENT = {
+    "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+    "AllAccessDisabled", "InvalidBucketName", "ExpiredToken",
+}  # fmt: skip
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def load_bucket(location: str) -> Any:
+    """An S3Bucket block for `s3://bucket/prefix` or `block:NAME`."""
+    from prefect_aws import AwsCredentials, S3Bucket
+
+    if location.startswith("block:"):
+        name = location.removeprefix("block:")
+        try:
+            return S3Bucket.load(name)
+        except ValueError as exc:
+            raise StorageError(f"no S3Bucket block named {name!r}: {exc}") from exc
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise StorageError(f"{location}: expected s3://bucket/prefix")
+    return S3Bucket(bucket_name=bucket, bucket_folder=prefix.strip("/"), credentials=AwsCredentials())
+
+
+class S3Store:
+    """An S3 prefix. ETags are S3's own; listing is by key, as S3 returns it."""
+
+    def __init__(self, location: str, bucket: Any | None = None):
+        self.location = location
+        self.bucket = bucket or load_bucket(location)
+        self.prefix = self.bucket.bucket_folder.strip("/")
+        self._client = self.bucket.credentials.get_s3_client()
+        self._check_bucket()
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket.bucket_name
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket_name}/{self._key(key)}"
+
+    def _translate(self, exc: Exception, what: str) -> Exception:
+        code = _error_code(exc)
+        if code in _PERMANENT or "credentials" in type(exc).__name__.lower():
+            return StorageError(f"{self.location}: {what} failed: {code or type(exc).__name__}")
+        if code in _MISSING:
+            return StorageError(f"{what}: not found in {self.location}")
+        return exc  # transient (throttling, 5xx, network): let the task retry it
+
+    def _check_bucket(self) -> None:
+        try:
+            self._client.head_bucket(Bucket=self.bucket_name)
+        except Exception as exc:  # noqa: BLE001 - translated below
+            code = _error_code(exc)
+            if code in {"404", "NoSuchBucket", "NotFound"}:
+                raise StorageError(f"bucket {self.bucket_name!r} does not exist") from exc
+            raise self._translate(exc, f"opening bucket {self.bucket_name!r}") from exc
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        found = []
+        base = f"{self.prefix}/" if self.prefix else ""
+        try:
+            for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key(prefix)):
+                for item in page.get("Contents", []):
+                    found.append(
+                        ObjectInfo(
+                            key=item["Key"].removeprefix(base),
+                            etag=item["ETag"].strip('"'),
+                            size=int(item["Size"]),
+                        )
+                    )
+        except Exception as exc:  # noqa: BLE001 - translated or re-raised
+            raise self._translate(exc, f"listing {prefix}") from exc
+        return sorted(found)
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            response = self._client.get_object(Bucket=self.bucket_name, Key=self._key(key))
+            return response["Body"].read()
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, f"reading {key}") from exc
+
+    def open(self, key: str) -> BinaryIO:
+        return io.BytesIO(self.read_bytes(key))
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket_name, Key=self._key(key), Body=data)
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, f"writing {key}") from exc
+
+    def write_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            self._client.upload_file(str(path), self.bucket_name, self._key(key), ExtraArgs=extra)
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, f"uploading {key}") from exc
+
+    def copy_from(self, source: ObjectStore, key: str, dest_key: str) -> None:
+        if isinstance(source, S3Store):
+            try:
+                self._client.copy_object(
+                    Bucket=self.bucket_name,
+                    Key=self._key(dest_key),
+                    CopySource={"Bucket": source.bucket_name, "Key": source._key(key)},
+                )
+                return
+            except Exception as exc:  # noqa: BLE001
+                raise self._translate(exc, f"copying {key}") from exc
+        self.write_bytes(dest_key, source.read_bytes(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket_name, Key=self._key(key))
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if _error_code(exc) in _MISSING:
+                return False
+            raise self._translate(exc, f"checking {key}") from exc
+
+    def local_path(self, key: str) -> Path | None:
+        return None
