@@ -15,7 +15,7 @@ run: .venv/.synced  ## generate the sample landing zone if it is empty, then run
 	.venv/bin/music-etl run
 
 test: .venv/.synced  ## the whole test suite
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n 2 --dist loadfile
 
 setup: .venv/.synced
 
