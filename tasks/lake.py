@@ -8,8 +8,6 @@ rewriting the same version is idempotent.
 from __future__ import annotations
 
 import io
-import tempfile
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,14 +53,3 @@ def read_parquet(store: ObjectStore, key: str) -> pa.Table:
     if path is not None:
         return pq.read_table(path)
     return pq.read_table(io.BytesIO(store.read_bytes(key)))
-
-
-def gx_workspace(store: ObjectStore) -> tuple[Path, Path]:
-    """Local folders for the Great Expectations project and its Data Docs site.
-
-    On a local lake both live inside it (`gx/`, `data_docs/`), so docs survive the run.
-    """
-    root = store.local_path("")
-    if root is None:
-        root = Path(tempfile.mkdtemp(prefix="music-etl-gx-"))
-    return root / "gx", root / "data_docs"

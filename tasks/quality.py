@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 from prefect import get_run_logger, task
 
-from tasks import lake, transforms
+from tasks import data_docs, lake, transforms
 from tasks import warehouse_sql as sql
 from tasks.policies import PER_RUN_CACHE
 from tasks.csv_input import EmptyFile, FileRejected, read_csv_text
@@ -26,7 +26,6 @@ from tasks.models import (
     ValidatedFile,
 )
 from tasks.storage import open_store
-from tasks.validation import suite_runner
 from tasks.warehouse import warehouse_for
 
 CATALOGUE_REQUIRED = {
@@ -124,7 +123,7 @@ def validate_stream_file(
     raw = table.to_pandas(types_mapper=lambda _: pd.StringDtype())
     extra = tuple(name for name in raw.columns if name not in transforms.STREAM_COLUMNS)
     frame = prepare_streams(raw, _lookup(settings.lake, tracks_key))
-    outcome = suite_runner(*lake.gx_workspace(store)).validate(
+    outcome = data_docs.runner(store).validate(
         "streams",
         frame,
         run_name=source.version_tag,
@@ -141,7 +140,8 @@ def validate_stream_file(
         rows_unknown_user=unknown_users,
         quarantine_by_reason=count_reasons(reasons),
     )
-    common = dict(source=source, counts=counts, extra_columns=extra, docs_url=outcome.docs_url)
+    page = data_docs.publish_page(store, outcome.docs_url)
+    common = dict(source=source, counts=counts, extra_columns=extra, docs_url=page)
     if quarantined > settings.max_invalid_fraction * len(frame):
         reason = (
             f"{quarantined} of {len(frame)} rows failed validation "
@@ -208,9 +208,10 @@ def validate_catalogue(settings: RunSettings, snapshot: CatalogueSnapshot) -> Va
     raw = pd.concat(frames, ignore_index=True)
     source_files, row_numbers = raw.pop("_source_file"), raw.pop("_row_number")
     frame = prepare_songs(raw) if dataset == "songs" else prepare_users(raw)
-    outcome = suite_runner(*lake.gx_workspace(store)).validate(
+    outcome = data_docs.runner(store).validate(
         dataset, frame, run_name=f"{dataset}/snapshot-{snapshot.fingerprint}"
     )
+    page = data_docs.publish_page(store, outcome.docs_url)
     reasons = outcome.reasons.copy()
     passed = frame[reasons.isna()]
     _, repeated = transforms.first_row_per_key(passed, CATALOGUE_KEY[dataset])
@@ -245,21 +246,22 @@ def validate_catalogue(settings: RunSettings, snapshot: CatalogueSnapshot) -> Va
             quarantine_by_reason=count_reasons(file_reasons),
         )
         per_file.append(
-            ValidatedFile(source=source, status="valid", counts=counts, docs_url=outcome.docs_url)
+            ValidatedFile(source=source, status="valid", counts=counts, docs_url=page)
         )
     return ValidatedCatalogue(
         snapshot=snapshot,
         files=tuple(per_file),
         validated_key=validated_key,
         rows_duplicate=int((reasons == DUPLICATE_REASON[dataset]).sum()),
-        docs_url=outcome.docs_url,
+        docs_url=page,
     )
 
 
 @task(name="build-data-docs")
 def build_data_docs(settings: RunSettings) -> str:
     """Render the Data Docs index (validation pages are rendered as they run); return its URL."""
-    return suite_runner(*lake.gx_workspace(open_store(settings.lake))).build_docs()
+    store = open_store(settings.lake)
+    return data_docs.publish_site(store, data_docs.runner(store).build_docs())
 
 
 @task(name="write-lookups")

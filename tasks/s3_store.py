@@ -61,6 +61,11 @@ class S3Store:
     def url(self, key: str) -> str:
         return f"s3://{self.bucket_name}/{self._key(key)}"
 
+    def http_url(self, key: str) -> str:
+        """Path-style HTTP address of a key on this store's endpoint (AWS, or a test server)."""
+        endpoint = self._client.meta.endpoint_url.rstrip("/")
+        return f"{endpoint}/{self.bucket_name}/{self._key(key)}"
+
     def _translate(self, exc: Exception, what: str) -> Exception:
         code = _error_code(exc)
         if code in _PERMANENT or "credentials" in type(exc).__name__.lower():

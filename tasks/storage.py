@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -124,7 +125,19 @@ class LocalStore:
 def open_store(location: str, *, create: bool = False) -> ObjectStore:
     """Resolve a location string (folder, s3://bucket/prefix, block:NAME) to a store."""
     if location.startswith(("s3://", "block:")):
-        raise StorageError(
-            f"{location}: S3 locations are not supported in this build yet; use a local folder"
-        )
+        return _remote_store(location)
     return LocalStore(location, create=create)
+
+
+_remote: dict[str, ObjectStore] = {}
+_remote_lock = threading.Lock()
+
+
+def _remote_store(location: str) -> ObjectStore:
+    """One S3 store (block, client) per location and process: tasks open stores often."""
+    from tasks.s3_store import S3Store
+
+    with _remote_lock:
+        if location not in _remote:
+            _remote[location] = S3Store(location)
+        return _remote[location]

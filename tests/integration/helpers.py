@@ -90,13 +90,14 @@ class Stores:
         path.write_bytes(gzip.compress(data) if gzipped else data)
 
     def run(self, flow=music_etl_pipeline, **options) -> RunSummary:
-        return flow(
+        """One flow run over these stores; options override any parameter (landing=s3://...)."""
+        parameters = dict(
             landing=str(self.landing),
             lake=str(self.lake),
             warehouse=self.warehouse.url,
             warehouse_schema=self.warehouse.schema,
-            **options,
         )
+        return flow(**{**parameters, **options})
 
     def query(self, sql: str) -> list[tuple]:
         """Run SQL with `{s}` standing for the test's schema (as in tasks/warehouse_sql.py)."""

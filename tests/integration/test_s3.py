@@ -1,0 +1,151 @@
+"""The pipeline with landing and lake on S3, spoken over HTTP to a moto server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.integration.helpers import Stores, streams_csv
+from tests.integration.test_kpis import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {name: os.environ.get(name) for name in [*AWS_ENV, "AWS_ENDPOINT_URL"]}
+    os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=endpoint)
+    yield endpoint
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    for bucket in ("landing-zone", "data-lake"):
+        client.create_bucket(Bucket=bucket)
+    yield client
+    for bucket in ("landing-zone", "data-lake"):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+        client.delete_bucket(Bucket=bucket)
+
+
+def _upload_landing(client, stores: Stores, prefix: str) -> None:
+    for path in sorted(p for p in stores.landing.rglob("*") if p.is_file()):
+        key = f"{prefix}/{path.relative_to(stores.landing).as_posix()}"
+        client.put_object(Bucket="landing-zone", Key=key, Body=path.read_bytes())
+
+
+def _keys(client, bucket: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def test_pipeline_with_landing_and_lake_on_s3(s3, stores, s3_endpoint):
+    stores.write("streams/2026/11/27/10.csv", streams_csv(HOUR_10))
+    stores.write("streams/2026/11/27/11.csv.gz", streams_csv(HOUR_11), gzipped=True)
+    stores.write("streams/2026/11/28/09.csv", streams_csv(DAY_2))
+    stores.write("streams/broken.csv", "user_id,track_id\n1,A1\n")
+    _upload_landing(s3, stores, "incoming")
+
+    run = dict(landing="s3://landing-zone/incoming", lake="s3://data-lake/lake")
+    summary = stores.run(**run)
+
+    assert summary.files_by_status == {"loaded": 3, "rejected": 1}
+    assert stores.kpis()["hourly"] == EXPECTED_HOURLY
+    lake = _keys(s3, "data-lake")
+    assert "lake/raw/streams/2026/11/27/10.csv@" in "\n".join(lake)
+    assert any(k.startswith("lake/transformed/streams/2026/11/28/09.csv@") for k in lake)
+    # Data Docs: uploaded with content types, and the run links to the uploaded index.
+    assert summary.data_docs == f"{s3_endpoint}/data-lake/lake/data_docs/index.html"
+    head = s3.head_object(Bucket="data-lake", Key="lake/data_docs/index.html")
+    assert head["ContentType"] == "text/html"
+    index = s3.get_object(Bucket="data-lake", Key="lake/data_docs/index.html")["Body"].read()
+    assert b"<html" in index.lower()
+    pages = "\n".join(k for k in lake if k.startswith("lake/data_docs/validations/streams/"))
+    for name in ("10.csv@", "11.csv.gz@", "09.csv@"):
+        assert name in pages
+
+    again = stores.run(**run)
+    assert again.files_skipped == 4 and again.rows_loaded == 0
+
+
+def test_s3bucket_blocks_for_landing_and_lake(s3, stores, s3_endpoint):
+    from prefect_aws import AwsCredentials, S3Bucket
+    from prefect_aws.client_parameters import AwsClientParameters
+
+    credentials = AwsCredentials(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+        aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint),
+    )
+    credentials.save("test-aws", overwrite=True)
+    S3Bucket(bucket_name="landing-zone", bucket_folder="in", credentials=credentials).save(
+        "test-landing", overwrite=True
+    )
+    S3Bucket(bucket_name="data-lake", credentials=credentials).save("test-lake", overwrite=True)
+    stores.write("streams/a.csv", streams_csv(HOUR_11))
+    _upload_landing(s3, stores, "in")
+
+    summary = stores.run(landing="block:test-landing", lake="block:test-lake")
+
+    assert summary.files_by_status == {"loaded": 1}
+    assert any(k.startswith("raw/streams/a.csv@") for k in _keys(s3, "data-lake"))
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "music_etl.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_missing_bucket_is_one_clear_line(s3, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    result = _cli(["run", "--landing", "s3://no-such-bucket/x", "--lake", str(tmp_path)], env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "music-etl: error: bucket 'no-such-bucket' does not exist"
+    ]
+
+
+def test_missing_credentials_is_one_clear_line(s3, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PREFECT_API_URL"}
+    env.update(
+        AWS_ENDPOINT_URL=os.environ["AWS_ENDPOINT_URL"],
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    result = _cli(["run", "--landing", "s3://landing-zone/x", "--lake", str(tmp_path)], env, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "credentials" in lines[0].lower(), result.stderr
