@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from prefect import task
 
-from tasks import lake
 from tasks import warehouse_sql as sql
 from tasks.models import LoadedFile, RunSettings, TransformedCatalogue, TransformedFile, ValidatedFile
 from tasks.storage import open_store
@@ -63,20 +62,17 @@ def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> Loa
     validated = transformed.validated
     source = validated.source
     warehouse = warehouse_for(settings.warehouse, settings.schema)
-    events = None
-    if transformed.events_key is not None:
-        events = lake.read_parquet(open_store(settings.lake), transformed.events_key)
     with warehouse.transaction() as session:
         session.lock_ledger()
         identity = {"source_key": source.key, "etag": source.etag}
         if session.query(sql.LEDGER_HAS_VERSION, identity):
             return _unloaded(validated, "skipped")
-        if events is None:
+        if transformed.events_key is None:
             status = "loaded" if validated.status == "valid" else validated.status
             loaded = _unloaded(validated, status)
         else:
             now = _now()
-            session.stage("stage_events", events)
+            session.stage("stage_events", open_store(settings.lake), transformed.events_key)
             inserted = session.execute(sql.INSERT_NEW_EVENTS, {"loaded_at": now})
             session.execute(sql.MARK_EVENT_HOURS_PENDING)
             counts = validated.counts
@@ -95,9 +91,9 @@ def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> Loa
 def _stage_catalogue(session: Session, settings: RunSettings, catalogue: TransformedCatalogue) -> None:
     store = open_store(settings.lake)
     dataset = catalogue.validated.snapshot.dataset
-    session.stage(f"stage_{dataset}", lake.read_parquet(store, catalogue.rows_key))
+    session.stage(f"stage_{dataset}", store, catalogue.rows_key)
     if dataset == "songs":
-        session.stage("stage_song_artists", lake.read_parquet(store, catalogue.artists_key))
+        session.stage("stage_song_artists", store, catalogue.artists_key)
 
 
 @task(name="load-catalogue")

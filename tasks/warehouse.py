@@ -8,6 +8,7 @@ an Arrow table into a staging table, and which collation gives code-point orderi
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -20,6 +21,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from tasks import warehouse_sql as sql
+from tasks.lake import read_parquet
+from tasks.storage import ObjectStore
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -51,20 +54,15 @@ class Session(ABC):
     @abstractmethod
     def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]: ...
 
-    def stage(self, name: str, table: pa.Table, lake_url: str | None = None) -> None:
-        """Create temporary table `name` (see STAGING_COLUMNS) holding the rows of `table`.
-
-        `lake_url` is where the same rows lie as Parquet (s3://...), for backends that bulk-load
-        from the lake rather than from the client."""
+    def stage(self, name: str, store: ObjectStore, key: str) -> None:
+        """Create temporary table `name` (see STAGING_COLUMNS) holding the rows of the lake's
+        Parquet object `key`."""
         self.execute(sql.DROP_STAGING.format(name=name))
         self.execute(sql.staging_ddl(name, self.warehouse.temp_table_suffix))
-        columns = sql.staging_column_names(name)
-        self._bulk_load(name, table.select(columns), columns, lake_url)
+        self._bulk_load(name, store, key, sql.staging_column_names(name))
 
     @abstractmethod
-    def _bulk_load(
-        self, name: str, table: pa.Table, columns: list[str], lake_url: str | None
-    ) -> None: ...
+    def _bulk_load(self, name: str, store: ObjectStore, key: str, columns: list[str]) -> None: ...
 
     def lock_ledger(self) -> None:
         """Serialise file loads across concurrent runs, for the rest of this transaction."""
@@ -98,7 +96,7 @@ class Warehouse(ABC):
     def ensure_schema(self) -> None:
         """Create the schema and tables if missing; safe to run on every run."""
         with self.transaction() as session:
-            session.run_all(sql.SCHEMA_DDL)
+            session.run_all(sql.schema_ddl(self.dialect))
 
     def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
         with self.transaction() as session:
@@ -122,9 +120,8 @@ class DuckDBSession(Session):
         prepared = self._prepare(statement)
         return self.connection.execute(prepared, self._used(statement, params)).fetchall()
 
-    def _bulk_load(
-        self, name: str, table: pa.Table, columns: list[str], lake_url: str | None
-    ) -> None:
+    def _bulk_load(self, name: str, store: ObjectStore, key: str, columns: list[str]) -> None:
+        table = read_parquet(store, key).select(columns)
         view = f"_arrow_{name}"
         self.connection.register(view, table)  # zero-copy scan of the Arrow table
         try:
@@ -187,9 +184,8 @@ class PostgresSession(Session):
             cursor.execute(self._prepare(statement), self._used(statement, params))
             return cursor.fetchall()
 
-    def _bulk_load(
-        self, name: str, table: pa.Table, columns: list[str], lake_url: str | None
-    ) -> None:
+    def _bulk_load(self, name: str, store: ObjectStore, key: str, columns: list[str]) -> None:
+        table = read_parquet(store, key).select(columns)
         # COPY FROM STDIN in CSV: unquoted empty fields are NULL, quoted "" an empty string,
         # which is exactly how Arrow writes nulls and empty strings.
         buffer = io.BytesIO()
@@ -206,6 +202,7 @@ class PostgresWarehouse(Warehouse):
     dialect = "postgresql"
     collate = 'COLLATE "C"'
     temp_table_suffix = " ON COMMIT DROP"
+    session_class: type[PostgresSession] = PostgresSession
 
     def __init__(self, url: str, schema: str):
         super().__init__(schema)
@@ -223,7 +220,7 @@ class PostgresWarehouse(Warehouse):
     def transaction(self) -> Iterator[Session]:
         connection = self.engine.raw_connection()
         try:
-            yield PostgresSession(self, connection)
+            yield self.session_class(self, connection)
         except BaseException:
             connection.rollback()
             raise
@@ -234,6 +231,34 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class RedshiftSession(PostgresSession):
+    def _bulk_load(self, name: str, store: ObjectStore, key: str, columns: list[str]) -> None:
+        # Redshift reads the lake's Parquet itself: nothing streams through this process.
+        if not hasattr(store, "url"):
+            raise WarehouseError("Redshift loads from the lake's S3 bucket: use an s3:// or block: lake")
+        statement = sql.copy_from_parquet(name, store.url(key), self.warehouse.iam_role)
+        with self.connection.cursor() as cursor:
+            cursor.execute(statement)
+
+
+class RedshiftWarehouse(PostgresWarehouse):
+    """Amazon Redshift through sqlalchemy-redshift; bulk loads are COPY ... FORMAT AS PARQUET."""
+
+    dialect = "redshift"
+    collate = ""  # Redshift orders text by binary UTF-8, which is code-point order
+    temp_table_suffix = ""  # no ON COMMIT DROP; staging tables are dropped before reuse
+    session_class = RedshiftSession
+
+    def __init__(self, url: str, schema: str, iam_role: str | None):
+        if not iam_role:
+            raise WarehouseError(
+                "Redshift needs an IAM role for COPY from S3: set it in the warehouse block or "
+                "MUSIC_ETL_REDSHIFT_IAM_ROLE"
+            )
+        self.iam_role = iam_role
+        super().__init__(url, schema)
 
 
 def _redact(url: str) -> str:
@@ -268,10 +293,19 @@ def open_warehouse(url: str, schema: str = "music") -> Warehouse:
         return DuckDBWarehouse(url.removeprefix("duckdb:///") or ":memory:", schema)
     if url == "duckdb://" or url == "duckdb:///:memory:":
         return DuckDBWarehouse(":memory:", schema)
+    if url.startswith("block:"):
+        from tasks.blocks import WarehouseCredentials
+
+        block = WarehouseCredentials.load_named(url.removeprefix("block:"))
+        url, iam_role = block.sqlalchemy_url(), block.iam_role
+    else:
+        iam_role = os.environ.get("MUSIC_ETL_REDSHIFT_IAM_ROLE")
     scheme = url.split(":", 1)[0]
     if scheme in {"postgresql", "postgresql+psycopg2", "postgres"}:
         return PostgresWarehouse(url.replace("postgres://", "postgresql://", 1), schema)
+    if scheme in {"redshift", "redshift+psycopg2"}:
+        return RedshiftWarehouse(url.replace("redshift://", "redshift+psycopg2://", 1), schema, iam_role)
     raise WarehouseError(
-        f"warehouse URL scheme {scheme!r} is not supported; use duckdb:///path or "
-        "postgresql://user@host/db"
+        f"warehouse URL scheme {scheme!r} is not supported; use duckdb:///path, "
+        "postgresql://..., redshift+psycopg2://... or block:NAME"
     )

@@ -7,13 +7,14 @@ Parameters use `:name` and are translated per driver.
 
 from __future__ import annotations
 
+import re
+
 TABLES = (
     "streams", "songs", "song_artists", "users", "hourly_kpis", "genre_kpis",
     "etl_file_ledger", "etl_catalogue_snapshots", "etl_kpi_pending",
 )  # fmt: skip
 
 SCHEMA_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS {s}",
     """CREATE TABLE IF NOT EXISTS {s}.streams (
         user_id BIGINT NOT NULL,
         track_id VARCHAR(64) NOT NULL,
@@ -49,7 +50,7 @@ SCHEMA_DDL = [
     )""",
     """CREATE TABLE IF NOT EXISTS {s}.song_artists (
         track_id VARCHAR(64) NOT NULL,
-        artist VARCHAR(1024) NOT NULL
+        artist VARCHAR(4096) NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS {s}.users (
         user_id BIGINT NOT NULL,
@@ -66,7 +67,7 @@ SCHEMA_DDL = [
         unique_listeners BIGINT NOT NULL,
         unique_tracks BIGINT NOT NULL,
         track_diversity_index DOUBLE PRECISION NOT NULL,
-        top_artist VARCHAR(1024),
+        top_artist VARCHAR(4096),
         top_artist_streams BIGINT
     )""",
     """CREATE TABLE IF NOT EXISTS {s}.genre_kpis (
@@ -109,6 +110,41 @@ SCHEMA_DDL = [
     )""",
 ]
 
+# Redshift physical design: events spread by user (distinct-listener counts stay local to a
+# slice) and sorted by hour (KPI recomputation and the duplicate check read hour ranges); the
+# small dimensions are copied to every node.
+REDSHIFT_TABLE_OPTIONS = {
+    "streams": " DISTKEY(user_id) COMPOUND SORTKEY(listen_hour, user_id)",
+    "songs": " DISTSTYLE ALL SORTKEY(track_id)",
+    "song_artists": " DISTSTYLE ALL SORTKEY(track_id)",
+    "users": " DISTSTYLE ALL SORTKEY(user_id)",
+    "hourly_kpis": " SORTKEY(listen_hour)",
+    "genre_kpis": " SORTKEY(listen_date)",
+}
+_TABLE_NAME = re.compile(r"CREATE TABLE IF NOT EXISTS \{s\}\.(\w+)")
+
+
+def schema_ddl(dialect: str) -> list[str]:
+    """CREATE statements for the schema and tables, with Redshift's DISTKEY/SORTKEY there."""
+    statements = ["CREATE SCHEMA IF NOT EXISTS {s}"]
+    for ddl in SCHEMA_DDL:
+        table = _TABLE_NAME.search(ddl).group(1)
+        options = REDSHIFT_TABLE_OPTIONS.get(table, "") if dialect == "redshift" else ""
+        statements.append(ddl + options)
+    return statements
+
+
+def copy_from_parquet(table: str, s3_url: str, iam_role: str) -> str:
+    """Redshift bulk load of one lake Parquet file into a staging table."""
+    return (
+        f"COPY {table} FROM {_literal(s3_url)} IAM_ROLE {_literal(iam_role)} FORMAT AS PARQUET"
+    )
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 # Staging tables: the columns of the lake's transformed Parquet files, in file order (Redshift's
 # COPY ... FORMAT AS PARQUET maps columns by position).
 STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -127,7 +163,7 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ('"mode"', "INTEGER"), ("time_signature", "INTEGER"), ("track_genre", "VARCHAR(256)"),
         ("source_file", "VARCHAR(1024)"),
     ],
-    "stage_song_artists": [("track_id", "VARCHAR(64)"), ("artist", "VARCHAR(1024)")],
+    "stage_song_artists": [("track_id", "VARCHAR(64)"), ("artist", "VARCHAR(4096)")],
     "stage_users": [
         ("user_id", "BIGINT"), ("user_name", "VARCHAR(1024)"), ("user_age", "INTEGER"),
         ("user_country", "VARCHAR(64)"), ("created_at", "TIMESTAMP"),
