@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (registers pa.compute)
 from prefect import get_run_logger, task
 
 from tasks import data_docs, lake, transforms
@@ -52,6 +53,17 @@ def prepare_streams(raw: pd.DataFrame, known_tracks: pd.Index) -> pd.DataFrame:
     )
 
 
+def _with_byte_lengths(frame: pd.DataFrame, staging_table: str) -> pd.DataFrame:
+    """Add `<column>_utf8_bytes` for each text column the warehouse stores as VARCHAR(n):
+    Redshift counts bytes, so a suite expectation checks these against n."""
+    for column in sql.varchar_limits(staging_table):
+        if column in frame:
+            values = pa.array(frame[column], type=pa.string(), from_pandas=True)
+            lengths = pa.compute.binary_length(values).to_pandas(types_mapper=pd.ArrowDtype)
+            frame[f"{column}_utf8_bytes"] = lengths.astype("Int64").set_axis(frame.index)
+    return frame
+
+
 def prepare_songs(raw: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(index=raw.index)
     for column in transforms.SONG_COLUMNS:
@@ -59,7 +71,7 @@ def prepare_songs(raw: pd.DataFrame) -> pd.DataFrame:
         frame[column] = transforms.strip_text(values)
     frame["popularity_int"] = transforms.parse_int(raw["popularity"])
     frame["duration_ms_int"] = transforms.parse_int(raw["duration_ms"])
-    return frame
+    return _with_byte_lengths(frame, "stage_songs")
 
 
 def prepare_users(raw: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +80,7 @@ def prepare_users(raw: pd.DataFrame) -> pd.DataFrame:
         values = raw[column] if column in raw else pd.Series(None, index=raw.index, dtype="str")
         frame[column] = transforms.strip_text(values)
     frame["user_id_int"] = transforms.parse_positive_int(raw["user_id"])
-    return frame
+    return _with_byte_lengths(frame, "stage_users")
 
 
 _QUARANTINE_META = ("source_file", "row_number", "reason")

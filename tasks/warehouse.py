@@ -176,12 +176,14 @@ class PostgresSession(Session):
 
     def execute(self, statement: str, params: dict[str, Any] | None = None) -> int:
         with self.connection.cursor() as cursor:
-            cursor.execute(self._prepare(statement), self._used(statement, params))
+            # No parameters: no interpolation either, so a literal % stays a %.
+            cursor.execute(self._prepare(statement), self._used(statement, params) or None)
             return cursor.rowcount
 
     def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
         with self.connection.cursor() as cursor:
-            cursor.execute(self._prepare(statement), self._used(statement, params))
+            # No parameters: no interpolation either, so a literal % stays a %.
+            cursor.execute(self._prepare(statement), self._used(statement, params) or None)
             return cursor.fetchall()
 
     def _bulk_load(self, name: str, store: ObjectStore, key: str, columns: list[str]) -> None:

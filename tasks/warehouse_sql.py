@@ -180,6 +180,16 @@ def staging_ddl(name: str, temporary_clause: str = "") -> str:
 DROP_STAGING = "DROP TABLE IF EXISTS {name}"
 
 
+def varchar_limits(name: str) -> dict[str, int]:
+    """Text columns of a staging table and their VARCHAR sizes (bytes on Redshift)."""
+    limits = {}
+    for column, kind in STAGING_COLUMNS[name]:
+        match = re.fullmatch(r"VARCHAR\((\d+)\)", kind)
+        if match and column != "source_file":
+            limits[column.strip('"')] = int(match.group(1))
+    return limits
+
+
 def staging_column_names(name: str) -> list[str]:
     return [column.strip('"') for column, _ in STAGING_COLUMNS[name]]
 

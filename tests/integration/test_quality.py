@@ -179,3 +179,23 @@ def test_data_docs_and_artifacts_are_published(stores):
     assert "streams/a.csv" in str(table.data)
     link = asyncio.run(latest("data-docs"))
     assert summary.data_docs in str(link.data)
+
+
+def test_catalogue_values_too_long_for_the_warehouse_are_quarantined(stores):
+    from tests.integration.helpers import CATALOGUE, songs_csv
+
+    catalogue = dict(CATALOGUE)
+    # 1500 characters but 3000 UTF-8 bytes: fits VARCHAR(1024) nowhere, and on Redshift the
+    # limit counts bytes, so a character-based check would let 600 "é" (1200 bytes) through.
+    catalogue["L1"] = ("Long", "é" * 600, 50, 1000, "pop")
+    catalogue["L2"] = ("Fine", "é" * 512, 50, 1000, "pop")  # exactly 1024 bytes
+    stores.write("songs/tracks.csv", songs_csv(catalogue))
+    stores.write("streams/a.csv", streams_csv([(1, "L2", "2026-11-27 10:00:00")]))
+
+    summary = stores.run()
+
+    assert summary.rows_loaded == 1
+    assert stores.query("SELECT track_id FROM {s}.songs WHERE track_id LIKE 'L%'") == [("L2",)]
+    quarantine = next(Path(stores.lake, "quarantine", "songs").glob("*.parquet"))
+    rows = pq.read_table(quarantine).to_pylist()
+    assert [(r["track_id"], r["reason"]) for r in rows] == [("L1", "value_too_long")]

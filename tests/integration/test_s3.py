@@ -149,3 +149,53 @@ def test_missing_credentials_is_one_clear_line(s3, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "credentials" in lines[0].lower(), result.stderr
+
+
+def test_retry_in_a_new_container_reuses_results_kept_in_s3(s3, stores, s3_endpoint, monkeypatch):
+    """Result storage is an S3Bucket block: finished per-file work (results and cache records) is
+    written only there, so a retry that runs in a new container, without the first attempt's
+    disk, still finds it."""
+    from prefect.settings import (
+        PREFECT_LOCAL_STORAGE_PATH,
+        PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK,
+        temporary_settings,
+    )
+    from prefect_aws import AwsCredentials, S3Bucket
+    from prefect_aws.client_parameters import AwsClientParameters
+
+    from flows.pipeline import music_etl_pipeline
+    from tasks.validation import SuiteRunner
+    from tests.integration.test_idempotency import A, B, C, _fail_once_while_loading
+
+    s3.create_bucket(Bucket="prefect-results")
+    credentials = AwsCredentials(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
+        aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint),
+    )  # fmt: skip
+    S3Bucket(bucket_name="prefect-results", credentials=credentials).save(
+        "test-results", overwrite=True
+    )
+    for name, rows in (("a", A), ("b", B), ("c", C)):
+        stores.write(f"streams/{name}.csv", streams_csv(rows))
+    raised = _fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
+    validations = []
+    original_validate = SuiteRunner.validate
+
+    def counting_validate(self, *args, **kwargs):
+        validations.append(args)
+        return original_validate(self, *args, **kwargs)
+
+    monkeypatch.setattr(SuiteRunner, "validate", counting_validate)
+    local_disk = Path(PREFECT_LOCAL_STORAGE_PATH.value())
+    local_before = set(local_disk.rglob("*")) if local_disk.exists() else set()
+
+    with temporary_settings({PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK: "s3-bucket/test-results"}):
+        flaky_once = music_etl_pipeline.with_options(retries=1, retry_delay_seconds=0)
+        state = stores.run(flow=flaky_once, return_state=True)
+
+    assert raised and state.is_completed()
+    assert len(validations) == 5  # 2 catalogues + 3 files once; the retry hit the cache
+    results = _keys(s3, "prefect-results")
+    assert len(results) >= 2 * (2 + 3 + 3 + 3)  # copy, validate, transform: result + record
+    local_after = set(local_disk.rglob("*")) if local_disk.exists() else set()
+    assert local_after == local_before, "results were also written to the local disk"
