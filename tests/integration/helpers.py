@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from flows.pipeline import music_etl_pipeline
 from tasks.reports import RunSummary
 from tasks.warehouse import open_warehouse
+
+RUN_TIMEOUT = 300  # a full Prefect run, ephemeral API included
+QUICK_TIMEOUT = 120  # commands that fail before Prefect starts
 
 SONG_HEADER = [
     "id", "track_id", "artists", "album_name", "track_name", "popularity", "duration_ms",
@@ -123,3 +129,34 @@ class Stores:
 
     def event_count(self) -> int:
         return self.query("SELECT COUNT(*) FROM {s}.streams")[0][0]
+
+
+def cli(
+    *args: str, cwd: Path, timeout: float = RUN_TIMEOUT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run `music-etl ARGS` in `cwd` with its own Prefect home and Prefect's ephemeral API."""
+    env = dict(os.environ if env is None else env)
+    env.pop("PREFECT_API_URL", None)
+    for name in ("MUSIC_ETL_LANDING", "MUSIC_ETL_LAKE", "MUSIC_ETL_WAREHOUSE"):
+        env.pop(name, None)
+    home = cwd / "prefect-home"
+    home.mkdir(exist_ok=True)
+    env["PREFECT_HOME"] = str(home)
+    # The session's test server shares the machine: give the ephemeral server time to start.
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    return subprocess.run(
+        [sys.executable, "-m", "music_etl.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def single_error_line(result: subprocess.CompletedProcess) -> str:
+    """stderr must be exactly one `music-etl: error: ...` line; return it."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got:\n{result.stderr}"
+    assert lines[0].startswith("music-etl: error:"), lines[0]
+    return lines[0]

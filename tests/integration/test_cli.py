@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlparse
 import duckdb
 import pytest
 
-RUN_TIMEOUT = 300  # a full Prefect run, ephemeral API included
-QUICK_TIMEOUT = 120  # commands that never start Prefect
+from tests.integration.helpers import QUICK_TIMEOUT, cli, single_error_line
+
 FAST_FAIL_SECONDS = 30  # generous: only the imports happen before the error
 
 GENERATE_SMALL = ["--songs", "200", "--users", "50", "--events", "3000", "--hours", "4"]
@@ -26,35 +26,6 @@ REJECTED_BROKEN = [
     "streams/broken/corrupt.csv.gz",
 ]
 EMPTY_BROKEN = ["streams/broken/header_only.csv", "streams/broken/empty.csv"]
-
-
-def cli(*args: str, cwd: Path, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
-    """Run `music-etl ARGS` in `cwd` with its own Prefect home and Prefect's ephemeral API."""
-    env = dict(os.environ)
-    env.pop("PREFECT_API_URL", None)
-    for name in ("MUSIC_ETL_LANDING", "MUSIC_ETL_LAKE", "MUSIC_ETL_WAREHOUSE"):
-        env.pop(name, None)
-    home = cwd / "prefect-home"
-    home.mkdir(exist_ok=True)
-    env["PREFECT_HOME"] = str(home)
-    # The session's test server shares the machine: give the ephemeral server time to start.
-    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    return subprocess.run(
-        [sys.executable, "-m", "music_etl.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def single_error_line(result: subprocess.CompletedProcess) -> str:
-    """stderr must be exactly one `music-etl: error: ...` line; return it."""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, f"expected one stderr line, got:\n{result.stderr}"
-    assert lines[0].startswith("music-etl: error:"), lines[0]
-    return lines[0]
 
 
 def file_snapshot(root: Path) -> dict[str, tuple[int, bytes]]:

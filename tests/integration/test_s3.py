@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.integration.helpers import Stores, streams_csv
+from tests.integration.helpers import Stores, cli, single_error_line, streams_csv
 from tests.integration.test_kpis import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
 
 AWS_ENV = {
@@ -116,28 +114,14 @@ def test_s3bucket_blocks_for_landing_and_lake(s3, stores, s3_endpoint):
     assert any(k.startswith("raw/streams/a.csv@") for k in _keys(s3, "data-lake"))
 
 
-def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "music_etl.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_missing_bucket_is_one_clear_line(s3, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    result = _cli(["run", "--landing", "s3://no-such-bucket/x", "--lake", str(tmp_path)], env, tmp_path)
+    result = cli("run", "--landing", "s3://no-such-bucket/x", "--lake", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "music-etl: error: bucket 'no-such-bucket' does not exist"
-    ]
+    assert single_error_line(result) == "music-etl: error: bucket 'no-such-bucket' does not exist"
 
 
 def test_missing_credentials_is_one_clear_line(s3, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PREFECT_API_URL"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         AWS_ENDPOINT_URL=os.environ["AWS_ENDPOINT_URL"],
         AWS_EC2_METADATA_DISABLED="true",
@@ -145,10 +129,11 @@ def test_missing_credentials_is_one_clear_line(s3, tmp_path):
         AWS_CONFIG_FILE=str(tmp_path / "none"),
         AWS_DEFAULT_REGION="us-east-1",
     )
-    result = _cli(["run", "--landing", "s3://landing-zone/x", "--lake", str(tmp_path)], env, tmp_path)
+    result = cli(
+        "run", "--landing", "s3://landing-zone/x", "--lake", str(tmp_path), cwd=tmp_path, env=env
+    )
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "credentials" in lines[0].lower(), result.stderr
+    assert "credentials" in single_error_line(result).lower()
 
 
 def test_retry_in_a_new_container_reuses_results_kept_in_s3(s3, stores, s3_endpoint, monkeypatch):

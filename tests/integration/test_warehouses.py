@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from tasks.blocks import WarehouseCredentials
 from tests.integration.conftest import POSTGRES_URL
-from tests.integration.helpers import streams_csv
+from tests.integration.helpers import QUICK_TIMEOUT, cli, single_error_line, streams_csv
 from tests.integration.test_kpis import HOUR_11
 
 SECRET = "pw-7d1f3c-never-shown"
 
 
+# The block describes a server warehouse: PostgreSQL here (Redshift in production).
+@pytest.mark.parametrize("new_warehouse", ["postgresql"], indirect=True)
 def test_warehouse_from_a_credentials_block_keeps_the_password_out_of_sight(stores):
     from prefect.client.orchestration import get_client
     from sqlalchemy.engine import make_url
 
-    if not stores.warehouse_url.startswith("postgresql"):
-        pytest.skip("the credentials block describes a server warehouse (PostgreSQL here)")
     server = make_url(POSTGRES_URL)
     WarehouseCredentials(
         dialect="postgresql+psycopg2",
@@ -50,30 +46,25 @@ def test_warehouse_from_a_credentials_block_keeps_the_password_out_of_sight(stor
     assert SECRET not in repr(parameters)
 
 
-def _run_cli(args, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+def _run(warehouse: str, tmp_path):
     (tmp_path / "landing").mkdir(exist_ok=True)
-    return subprocess.run(
-        [sys.executable, "-m", "music_etl.cli", "run", "--landing", str(tmp_path / "landing"),
-         "--lake", str(tmp_path / "lake"), *args],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    return cli(
+        "run", "--landing", str(tmp_path / "landing"), "--lake", str(tmp_path / "lake"),
+        "--warehouse", warehouse, cwd=tmp_path, timeout=QUICK_TIMEOUT,
     )  # fmt: skip
 
 
 def test_unreachable_postgres_is_one_line_without_the_password(tmp_path):
-    result = _run_cli(
-        ["--warehouse", f"postgresql+psycopg2://etl:{SECRET}@127.0.0.1:1/test"], tmp_path
-    )
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1, result.stderr
-    assert lines[0].startswith("music-etl: error: cannot connect to warehouse")
+    result = _run(f"postgresql+psycopg2://etl:{SECRET}@127.0.0.1:1/test", tmp_path)
+    assert result.returncode == 2
+    assert single_error_line(result).startswith("music-etl: error: cannot connect to warehouse")
     assert SECRET not in result.stderr + result.stdout
     assert not (tmp_path / "lake").exists()
 
 
 def test_missing_warehouse_block_is_one_line(tmp_path):
-    result = _run_cli(["--warehouse", "block:no-such-warehouse"], tmp_path)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and lines == [
+    result = _run("block:no-such-warehouse", tmp_path)
+    assert result.returncode == 2
+    assert single_error_line(result) == (
         "music-etl: error: no warehouse block named 'no-such-warehouse'"
-    ], result.stderr
+    )

@@ -64,11 +64,12 @@ def test_song_reasons_in_precedence_order_each_once():
         "missing_track_genre",
         "invalid_popularity",
         "invalid_duration_ms",
+        "value_too_long",
     ]
 
 
 def test_user_reasons_in_precedence_order():
-    assert quarantine_reasons("users") == ["missing_user_id", "invalid_user_id"]
+    assert quarantine_reasons("users") == ["missing_user_id", "invalid_user_id", "value_too_long"]
 
 
 def test_duplicate_reasons_are_not_suite_reasons():
