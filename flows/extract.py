@@ -16,10 +16,21 @@ from tasks.models import CatalogueSnapshot, ExtractResult, RunSettings
 
 
 @flow(name="extract")
-def extract_flow(settings: RunSettings, max_files: int | None = None) -> ExtractResult:
+def extract_flow(
+    settings: RunSettings, max_files: int | None = None, file_keys: list[str] | None = None
+) -> ExtractResult:
     logger = get_run_logger()
     listing = list_landing(settings, "streams")
-    new, skipped = select_new_files(listing, ledger_versions(settings, "streams"), max_files)
+    new, skipped = select_new_files(
+        listing,
+        ledger_versions(settings, "streams"),
+        max_files,
+        only_keys=file_keys,
+        force=settings.force_reingest,
+    )
+    missing = sorted(set(file_keys or ()) - {info.key for info in listing})
+    if missing:
+        logger.warning("not in the landing zone, ignored: %s", ", ".join(missing))
     logger.info("%d new stream file version(s), %d already ingested", len(new), skipped)
 
     catalogues: list[CatalogueSnapshot] = []

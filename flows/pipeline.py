@@ -41,6 +41,8 @@ def music_etl_pipeline(
     warehouse_schema: str = "music",
     max_files: int | None = None,
     max_invalid_fraction: float = 0.5,
+    file_keys: list[str] | None = None,
+    force_reingest: bool = False,
 ) -> RunSummary:
     """Ingest new stream files and catalogue changes, validate, transform, load, update KPIs.
 
@@ -56,6 +58,11 @@ def music_etl_pipeline(
         max_files: Ingest at most this many new stream files (oldest keys first); empty means all.
         max_invalid_fraction: Reject a whole stream file when more than this fraction of its
             rows is quarantined.
+        file_keys: Backfill or replay: only these stream file keys of the landing zone (for
+            example streams/2026/11/28/10.csv). Empty means every new file.
+        force_reingest: Process the selected files even when their version was already
+            ingested (for example files rejected before a catalogue fix). Events already in the
+            warehouse still count once.
     """
     if not 0 <= max_invalid_fraction <= 1:
         raise ValueError("max_invalid_fraction must be between 0 and 1")
@@ -70,10 +77,11 @@ def music_etl_pipeline(
         max_invalid_fraction=max_invalid_fraction,
         flow_run_id=str(flow_run.id or "local"),
         started_at=datetime.now(UTC),
+        force_reingest=force_reingest,
     )
     try:
         prepare_warehouse(settings)
-        extracted = extract_flow(settings, max_files)
+        extracted = extract_flow(settings, max_files, file_keys)
         catalogues, validated, docs = validate_flow(settings, extracted)
         new_catalogues, transformed = transform_flow(settings, catalogues, validated)
         loaded, kpis = load_flow(settings, new_catalogues, transformed)

@@ -48,6 +48,19 @@ def _parser() -> argparse.ArgumentParser:
         help="reject a stream file when more than this fraction of rows is invalid (0.5)",
     )
 
+    run.add_argument(
+        "--file-key",
+        action="append",
+        dest="file_keys",
+        metavar="KEY",
+        help="backfill/replay: only this stream file key (repeatable)",
+    )
+    run.add_argument(
+        "--force-reingest",
+        action="store_true",
+        help="process the selected files even if their version was already ingested",
+    )
+
     generate = commands.add_parser("generate", help="write a realistic sample landing zone")
     generate.add_argument("--landing", help="target folder (default: $MUSIC_ETL_LANDING or ./data/landing)")
     generate.add_argument("--songs", type=int, default=5000)
@@ -143,6 +156,8 @@ def _run(args: argparse.Namespace) -> int:
             warehouse_schema=args.schema,
             max_files=args.max_files,
             max_invalid_fraction=args.max_invalid_fraction,
+            file_keys=args.file_keys,
+            force_reingest=args.force_reingest,
             return_state=True,
         )
     if not state.is_completed():

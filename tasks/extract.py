@@ -20,11 +20,22 @@ def is_csv_file(key: str) -> bool:
 
 
 def select_new_files(
-    listing: list[ObjectInfo], seen: set[tuple[str, str]], max_files: int | None
+    listing: list[ObjectInfo],
+    seen: set[tuple[str, str]],
+    max_files: int | None,
+    *,
+    only_keys: list[str] | None = None,
+    force: bool = False,
 ) -> tuple[list[ObjectInfo], int]:
-    """Versions (key, ETag) not yet in the ledger, oldest key first; and how many were seen."""
+    """Versions (key, ETag) not yet in the ledger, oldest key first; and how many were seen.
+
+    `only_keys` narrows the choice to those keys (a backfill or replay); `force` takes them even
+    when the ledger has their version."""
     candidates = sorted(info for info in listing if is_csv_file(info.key))
-    fresh = [info for info in candidates if (info.key, info.etag) not in seen]
+    if only_keys:  # None or [] means every file
+        wanted = set(only_keys)
+        candidates = [info for info in candidates if info.key in wanted]
+    fresh = [info for info in candidates if force or (info.key, info.etag) not in seen]
     skipped = len(candidates) - len(fresh)
     return (fresh if max_files is None else fresh[:max_files]), skipped
 

@@ -66,7 +66,9 @@ def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> Loa
         session.lock_ledger()
         identity = {"source_key": source.key, "etag": source.etag}
         if session.query(sql.LEDGER_HAS_VERSION, identity):
-            return _unloaded(validated, "skipped")
+            if not settings.force_reingest:
+                return _unloaded(validated, "skipped")
+            session.execute(sql.LEDGER_DELETE_VERSION, identity)  # replaced below
         if transformed.events_key is None:
             status = "loaded" if validated.status == "valid" else validated.status
             loaded = _unloaded(validated, status)

@@ -21,6 +21,7 @@ class RunSettings:
     max_invalid_fraction: float
     flow_run_id: str
     started_at: datetime  # the future_listen_time rule is relative to this
+    force_reingest: bool = False  # load selected files even when the ledger has their version
 
 
 @dataclass(frozen=True, order=True)

@@ -142,3 +142,26 @@ def test_retried_flow_run_reuses_finished_work(stores, clean_state, monkeypatch)
     # 2 catalogues + 3 stream files validated once; the retry took b and c from the cache.
     assert len(validations) == 5, validations
     assert _warehouse_state(stores) == clean_state
+
+
+def test_replay_of_a_rejected_file_after_the_catalogue_learns_its_tracks(stores):
+    from tests.integration.helpers import CATALOGUE, songs_csv
+
+    new_tracks = [(u, "N1", f"2026-11-27 10:{u:02d}:00") for u in range(1, 5)]
+    stores.write("streams/new_release.csv", streams_csv(new_tracks + A[:1]))
+    first = stores.run()
+    assert first.files_by_status == {"rejected": 1}  # 4 of 5 rows are unknown_track
+
+    catalogue = dict(CATALOGUE, N1=("Newcomer", "New Song", 5, 1000, "pop"))
+    stores.write("songs/tracks.csv", songs_csv(catalogue))
+    ordinary = stores.run()
+    assert ordinary.files_by_status == {}  # the rejected version is not retried by itself
+
+    replay = stores.run(file_keys=["streams/new_release.csv"], force_reingest=True)
+
+    assert replay.files_by_status == {"loaded": 1} and replay.rows_loaded == 5
+    assert stores.ledger()["streams/new_release.csv"][:2] == ("loaded", 5)
+    again = stores.run(file_keys=["streams/new_release.csv"], force_reingest=True)
+    assert again.rows_loaded == 0 and again.rows_duplicate == 5
+    assert stores.event_count() == 5
+    assert stores.query("SELECT COUNT(*) FROM {s}.etl_file_ledger WHERE source_key LIKE '%new_release%'") == [(1,)]
