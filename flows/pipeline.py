@@ -14,7 +14,14 @@ from flows.transform import transform_flow
 from flows.validate import validate_flow
 from tasks.load import prepare_warehouse
 from tasks.models import RunSettings
-from tasks.reports import RunSummary, file_rows, publish_artifacts, summarise
+from tasks.reports import (
+    RunSummary,
+    file_rows,
+    notify_data_quality,
+    publish_artifacts,
+    quality_message,
+    summarise,
+)
 from tasks.warehouse import close_warehouses
 
 DEFAULT_LANDING = "./data/landing"
@@ -43,6 +50,7 @@ def music_etl_pipeline(
     max_invalid_fraction: float = 0.5,
     file_keys: list[str] | None = None,
     force_reingest: bool = False,
+    notification_block: str | None = None,
 ) -> RunSummary:
     """Ingest new stream files and catalogue changes, validate, transform, load, update KPIs.
 
@@ -63,6 +71,9 @@ def music_etl_pipeline(
         force_reingest: Process the selected files even when their version was already
             ingested (for example files rejected before a catalogue fix). Events already in the
             warehouse still count once.
+        notification_block: A Prefect notification block as TYPE-SLUG/NAME (for example
+            slack-webhook/music-etl-alerts) told, with counts and the Data Docs link, when files
+            are rejected or rows quarantined. Empty means no message.
     """
     if not 0 <= max_invalid_fraction <= 1:
         raise ValueError("max_invalid_fraction must be between 0 and 1")
@@ -90,9 +101,16 @@ def music_etl_pipeline(
 
     catalogue_files = [f for c in catalogues for f in c.files]
     summary = summarise(loaded, validated, catalogues, kpis, docs, extracted.skipped_files)
-    publish_artifacts(file_rows(catalogue_files + validated, loaded), summary)
+    rows = file_rows(catalogue_files + validated, loaded)
+    publish_artifacts(rows, summary)
+    logger = get_run_logger()
     for line in summary.lines():
-        get_run_logger().info(line)
+        logger.info(line)
+    message = quality_message(rows, summary, flow_run.ui_url or "")
+    if notification_block and message:
+        sent = notify_data_quality(notification_block, *message, return_state=True)
+        if not sent.is_completed():  # the data is loaded; a lost message must not undo that
+            logger.error("could not send the data-quality message via %s", notification_block)
     return summary
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from tasks.models import LoadedFile, ValidatedCatalogue, ValidatedFile
@@ -119,3 +120,31 @@ def publish_artifacts(rows: list[dict[str, object]], summary: RunSummary) -> Non
     create_markdown_artifact(
         "\n".join(f"- {line}" for line in summary.lines()), key="run-summary"
     )
+
+
+def quality_message(rows: list[dict[str, object]], summary: RunSummary, run_url: str) -> tuple[str, str] | None:
+    """(subject, body) telling what was wrong with this run's files, or None if nothing was."""
+    rejected = [row for row in rows if row["status"] == "rejected"]
+    quarantined = sum(int(row["rows_quarantined"]) for row in rows)
+    if not rejected and not quarantined:
+        return None
+    subject = f"music-etl: {len(rejected)} file(s) rejected, {quarantined} row(s) quarantined"
+    lines = [subject + "."]
+    lines += [f"- rejected {row['file']}: {row['reason']}" for row in rejected]
+    lines += [
+        f"- {row['file']}: {row['rows_quarantined']} quarantined ({row['quarantine_reasons']})"
+        for row in rows
+        if row["status"] != "rejected" and int(row["rows_quarantined"])
+    ]
+    lines.append(f"Data Docs: {summary.data_docs}")
+    if run_url:
+        lines.append(f"Flow run: {run_url}")
+    return subject, "\n".join(lines)
+
+
+@task(name="notify-data-quality", retries=2, retry_delay_seconds=[2, 10])
+def notify_data_quality(block_ref: str, subject: str, body: str) -> None:
+    """Send the message through a Prefect notification block (`type-slug/name`)."""
+    from prefect.blocks.core import Block
+
+    Block.load(block_ref).notify(body=body, subject=subject)
