@@ -165,3 +165,20 @@ def test_replay_of_a_rejected_file_after_the_catalogue_learns_its_tracks(stores)
     assert again.rows_loaded == 0 and again.rows_duplicate == 5
     assert stores.event_count() == 5
     assert stores.query("SELECT COUNT(*) FROM {s}.etl_file_ledger WHERE source_key LIKE '%new_release%'") == [(1,)]
+
+
+@pytest.mark.parametrize("new_warehouse", ["postgresql"], indirect=True)
+def test_two_runs_at_once_never_ingest_a_file_twice(stores, clean_state):
+    """Runs started outside the deployment (no concurrency limit): the ledger lock in the load
+    transaction lets one run load each file; the other finds it done and skips it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _write_abc(stores)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        summaries = list(pool.map(lambda _: stores.run(), range(2)))
+
+    statuses = [s.files_by_status for s in summaries]
+    loaded = sum(s.get("loaded", 0) for s in statuses)
+    assert loaded == 3, statuses  # each file loaded by exactly one of the two runs
+    assert sum(s.rows_loaded for s in summaries) == len(set(A + B + C))
+    assert _warehouse_state(stores) == clean_state
