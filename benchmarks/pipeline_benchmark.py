@@ -1,0 +1,246 @@
+"""Benchmark: the full pipeline against one DuckDB SQL pass over the same CSV files.
+
+    .venv/bin/python benchmarks/pipeline_benchmark.py --events 10000000      # the issue's size
+    .venv/bin/python benchmarks/pipeline_benchmark.py --events 1000000 --hours 24
+
+Steps, all on a fresh lake and warehouse under --workdir:
+1. `music-etl generate` (no broken files) for hours+1 hourly files; the last hour is held back.
+2. The reference: one DuckDB SQL pass (written independently of the pipeline) that applies SPEC's
+   row rules to the CSVs and computes hourly_kpis and genre_kpis.
+3. `music-etl run` over everything but the held-back hour: wall time and max RSS.
+4. The pipeline's KPI tables must equal the reference's, row for row.
+5. Incremental: the held-back hour arrives; `music-etl run` again.
+6. Nothing new: `music-etl run` again.
+Times of the flow itself (from "Beginning flow run" to the parent's "Finished in state") are
+printed beside wall times, which include Prefect's temporary server start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+MUSIC_ETL = str(Path(sys.executable).with_name("music-etl"))
+TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a command; return wall seconds, its max RSS in MB, and its stdout."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True)
+        # wait4 gives this child's own resource use: ru_maxrss is its peak RSS (KiB on Linux),
+        # the largest of it and the processes it waited for (Prefect's temporary server).
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, stdout
+
+
+def flow_seconds(stdout: str) -> float | None:
+    """Seconds from the parent flow's first log line to its final state, from Prefect's logs."""
+    stamps = re.findall(r"^(\d\d:\d\d:\d\d\.\d{3}) \| \w+\s+\| Flow run '([^']+)' - (.*)$", stdout, re.M)
+    if not stamps:
+        return None
+    parent = next(name for _, name, text in stamps if "Beginning flow run" in text)
+    times = [t for t, name, _ in stamps if name == parent]
+
+    def seconds(value: str) -> float:
+        h, m, s = value.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    return seconds(times[-1]) - seconds(times[0])
+
+
+REFERENCE_SQL = """
+SET TimeZone = 'UTC';
+CREATE TEMP TABLE raw_songs AS
+  SELECT *, row_number() OVER () AS file_row
+  FROM read_csv({songs}, all_varchar = true, header = true, union_by_name = true, filename = true);
+CREATE TEMP TABLE songs AS
+  WITH typed AS (
+    SELECT trim(track_id) AS track_id, trim(artists) AS artists, trim(track_name) AS track_name,
+           trim(track_genre) AS track_genre, trim(album_name) AS album_name,
+           CASE WHEN regexp_full_match(trim(popularity), '[+-]?[0-9]{{1,18}}')
+                THEN CAST(trim(popularity) AS BIGINT) END AS popularity,
+           CASE WHEN regexp_full_match(trim(duration_ms), '[+-]?[0-9]{{1,18}}')
+                THEN CAST(trim(duration_ms) AS BIGINT) END AS duration_ms,
+           filename, file_row
+    FROM raw_songs
+  ),
+  valid AS (
+    SELECT * FROM typed
+    WHERE nullif(track_id, '') IS NOT NULL AND nullif(track_name, '') IS NOT NULL
+      AND nullif(artists, '') IS NOT NULL AND nullif(track_genre, '') IS NOT NULL
+      AND popularity BETWEEN 0 AND 100 AND duration_ms >= 1
+      AND octet_length(encode(track_id)) <= 64 AND octet_length(encode(artists)) <= 4096
+      AND octet_length(encode(coalesce(album_name, ''))) <= 1024
+      AND octet_length(encode(track_name)) <= 1024 AND octet_length(encode(track_genre)) <= 256
+  )
+  SELECT * FROM valid
+  QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY filename, file_row) = 1;
+CREATE TEMP TABLE artists AS
+  SELECT DISTINCT track_id, trim(name) AS artist
+  FROM (SELECT track_id, unnest(string_split(artists, ';')) AS name FROM songs)
+  WHERE trim(name) <> '';
+CREATE TEMP TABLE events AS
+  WITH raw AS (
+    SELECT trim(user_id) AS u, trim(track_id) AS t, trim(listen_time) AS lt
+    FROM read_csv({streams}, all_varchar = true, header = true, union_by_name = true)
+  ),
+  parsed AS (
+    SELECT CAST(u AS BIGINT) AS user_id, t AS track_id,
+           CAST(CAST(lt AS TIMESTAMPTZ) AS TIMESTAMP) AS listen_time
+    FROM raw
+    WHERE regexp_full_match(u, '[0-9]{{1,18}}') AND CAST(u AS BIGINT) > 0
+      AND nullif(t, '') IS NOT NULL AND regexp_full_match(lt, '{timestamp}')
+      AND t IN (SELECT track_id FROM songs)
+  )
+  SELECT DISTINCT user_id, track_id, listen_time,
+         date_trunc('hour', listen_time) AS listen_hour, CAST(listen_time AS DATE) AS listen_date
+  FROM parsed WHERE listen_time IS NOT NULL AND listen_time <= TIMESTAMP '{cutoff}';
+CREATE TABLE hourly AS
+  WITH totals AS (
+    SELECT listen_hour, count(*) AS n, count(DISTINCT user_id) AS listeners,
+           count(DISTINCT track_id) AS tracks
+    FROM events GROUP BY listen_hour
+  ),
+  plays AS (
+    SELECT e.listen_hour, a.artist, count(*) AS plays
+    FROM events e JOIN artists a USING (track_id) GROUP BY ALL
+  ),
+  best AS (
+    SELECT * FROM plays
+    QUALIFY row_number() OVER (PARTITION BY listen_hour ORDER BY plays DESC, artist) = 1
+  )
+  SELECT t.listen_hour, t.n, t.listeners, t.tracks, t.tracks::DOUBLE / t.n::DOUBLE,
+         b.artist, b.plays
+  FROM totals t LEFT JOIN best b USING (listen_hour);
+CREATE TABLE genre AS
+  WITH joined AS (
+    SELECT e.listen_date, e.user_id, s.track_id, s.track_genre, s.duration_ms, s.popularity,
+           s.track_name
+    FROM events e JOIN songs s USING (track_id)
+  ),
+  totals AS (
+    SELECT listen_date, track_genre, count(*) AS n, count(DISTINCT user_id) AS listeners,
+           sum(duration_ms)::DOUBLE / count(*)::DOUBLE AS avg_duration,
+           sum(popularity)::DOUBLE / count(*)::DOUBLE AS avg_popularity
+    FROM joined GROUP BY ALL
+  ),
+  tracks AS (
+    SELECT listen_date, track_genre, track_id, any_value(track_name) AS track_name,
+           any_value(popularity) AS popularity, count(*) AS plays
+    FROM joined GROUP BY listen_date, track_genre, track_id
+  ),
+  best AS (
+    SELECT * FROM tracks
+    QUALIFY row_number() OVER (PARTITION BY listen_date, track_genre
+                               ORDER BY plays DESC, popularity DESC, track_id) = 1
+  )
+  SELECT t.listen_date, t.track_genre, t.n, t.listeners, t.avg_duration, t.avg_popularity,
+         t.n::DOUBLE * t.avg_popularity / 100.0, b.track_id, b.track_name, b.plays
+  FROM totals t JOIN best b USING (listen_date, track_genre);
+"""
+
+
+def reference_pass(landing: Path, out: Path, cutoff: datetime) -> float:
+    """Compute the KPI tables with one DuckDB SQL script straight from the CSV files."""
+    songs = sorted(str(p) for p in (landing / "songs").glob("*.csv"))
+    streams = sorted(str(p) for p in (landing / "streams").rglob("*.csv*"))
+    script = REFERENCE_SQL.format(
+        songs=songs, streams=streams, timestamp=TIMESTAMP, cutoff=cutoff.strftime("%Y-%m-%d %H:%M:%S")
+    )
+    started = time.perf_counter()
+    with duckdb.connect(str(out)) as connection:
+        connection.execute(script)
+    return time.perf_counter() - started
+
+
+def tables(path: Path, hourly: str, genre: str) -> tuple[list, list]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return (
+            connection.execute(f"SELECT * FROM {hourly} ORDER BY 1").fetchall(),
+            connection.execute(f"SELECT * FROM {genre} ORDER BY 1, 2").fetchall(),
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--hours", type=int, default=72)
+    parser.add_argument("--songs", type=int, default=114_000)
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/music-etl-benchmark"))
+    parser.add_argument("--reuse-data", action="store_true", help="keep an existing landing zone")
+    args = parser.parse_args()
+
+    work = args.workdir
+    landing, held = work / "landing", work / "held_back"
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env["PREFECT_HOME"] = str(work / "prefect-home")
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=args.hours + 2)
+    if not (args.reuse_data and landing.exists()):
+        shutil.rmtree(work, ignore_errors=True)
+        per_hour = args.events // args.hours
+        generate = [MUSIC_ETL, "generate", "--landing", str(landing), "--songs", str(args.songs),
+                    "--users", str(args.users), "--events", str(args.events + per_hour),
+                    "--hours", str(args.hours + 1), "--start", start.strftime("%Y-%m-%dT%H:%M"),
+                    "--no-broken-files"]  # fmt: skip
+        wall, _, _ = run_measured(generate, env)
+        print(f"generate: {wall:.1f} s")
+        last = sorted((landing / "streams").rglob("*.csv*"))[-1]
+        held.mkdir(parents=True)
+        shutil.move(last, held / last.name)
+        (held / "key").write_text(str(last.relative_to(landing)))
+    for stale in ("lake", "prefect-home"):
+        shutil.rmtree(work / stale, ignore_errors=True)
+    for stale in ("warehouse.duckdb", "reference.duckdb"):
+        (work / stale).unlink(missing_ok=True)
+    csv_bytes = sum(p.stat().st_size for p in (landing / "streams").rglob("*.csv*"))
+    cutoff = datetime.now(UTC) + timedelta(days=1)
+
+    reference_seconds = reference_pass(landing, work / "reference.duckdb", cutoff)
+    run = [MUSIC_ETL, "run", "--landing", str(landing), "--lake", str(work / "lake"),
+           "--warehouse", f"duckdb:///{work / 'warehouse.duckdb'}"]  # fmt: skip
+    full_wall, full_rss, full_out = run_measured(run, env)
+    full_flow = flow_seconds(full_out)
+    pipeline = tables(work / "warehouse.duckdb", "music.hourly_kpis", "music.genre_kpis")
+    reference = tables(work / "reference.duckdb", "hourly", "genre")
+    same = pipeline == reference
+
+    key = (held / "key").read_text()
+    (landing / key).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(held / Path(key).name, landing / key)
+    incremental_wall, _, incremental_out = run_measured(run, env)
+    idle_wall, _, idle_out = run_measured(run, env)
+    events = pipeline[0] and sum(row[1] for row in pipeline[0])
+
+    print(f"stream CSV: {csv_bytes / 1e6:.0f} MB, {events:,} valid distinct events in the warehouse")
+    print(f"reference DuckDB SQL pass: {reference_seconds:.1f} s")
+    print(f"full run: wall {full_wall:.1f} s (flow {full_flow:.1f} s), max RSS {full_rss:.0f} MB, "
+          f"{events / full_wall:,.0f} events/s")  # fmt: skip
+    print(f"ratio full run / reference: {full_wall / reference_seconds:.2f} (flow only {full_flow / reference_seconds:.2f})")
+    print(f"incremental run (+1 hourly file): wall {incremental_wall:.1f} s (flow {flow_seconds(incremental_out):.1f} s)")
+    print(f"nothing new: wall {idle_wall:.1f} s (flow {flow_seconds(idle_out):.1f} s)")
+    print(f"KPI tables equal to the reference: {same} ({len(pipeline[0])} hourly, {len(pipeline[1])} genre rows)")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
