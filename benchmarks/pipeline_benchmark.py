@@ -77,9 +77,9 @@ CREATE TEMP TABLE songs AS
     SELECT trim(track_id) AS track_id, trim(artists) AS artists, trim(track_name) AS track_name,
            trim(track_genre) AS track_genre, trim(album_name) AS album_name,
            CASE WHEN regexp_full_match(trim(popularity), '[+-]?[0-9]{{1,18}}')
-                THEN CAST(trim(popularity) AS BIGINT) END AS popularity,
+                THEN TRY_CAST(trim(popularity) AS BIGINT) END AS popularity,
            CASE WHEN regexp_full_match(trim(duration_ms), '[+-]?[0-9]{{1,18}}')
-                THEN CAST(trim(duration_ms) AS BIGINT) END AS duration_ms,
+                THEN TRY_CAST(trim(duration_ms) AS BIGINT) END AS duration_ms,
            filename, file_row
     FROM raw_songs
   ),
@@ -104,10 +104,10 @@ CREATE TEMP TABLE events AS
     FROM read_csv({streams}, all_varchar = true, header = true, union_by_name = true)
   ),
   parsed AS (
-    SELECT CAST(u AS BIGINT) AS user_id, t AS track_id,
-           CAST(CAST(lt AS TIMESTAMPTZ) AS TIMESTAMP) AS listen_time
+    SELECT TRY_CAST(u AS BIGINT) AS user_id, t AS track_id,
+           CAST(TRY_CAST(lt AS TIMESTAMPTZ) AS TIMESTAMP) AS listen_time
     FROM raw
-    WHERE regexp_full_match(u, '[0-9]{{1,18}}') AND CAST(u AS BIGINT) > 0
+    WHERE regexp_full_match(u, '[0-9]{{1,18}}') AND TRY_CAST(u AS BIGINT) > 0
       AND nullif(t, '') IS NOT NULL AND regexp_full_match(lt, '{timestamp}')
       AND t IN (SELECT track_id FROM songs)
   )
