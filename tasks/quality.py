@@ -64,21 +64,24 @@ def _with_byte_lengths(frame: pd.DataFrame, staging_table: str) -> pd.DataFrame:
     return frame
 
 
-def prepare_songs(raw: pd.DataFrame) -> pd.DataFrame:
+def _trimmed(raw: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The catalogue's columns as trimmed text; an optional column absent from the file is null."""
     frame = pd.DataFrame(index=raw.index)
-    for column in transforms.SONG_COLUMNS:
+    for column in columns:
         values = raw[column] if column in raw else pd.Series(None, index=raw.index, dtype="str")
         frame[column] = transforms.strip_text(values)
+    return frame
+
+
+def prepare_songs(raw: pd.DataFrame) -> pd.DataFrame:
+    frame = _trimmed(raw, transforms.SONG_COLUMNS)
     frame["popularity_int"] = transforms.parse_int(raw["popularity"])
     frame["duration_ms_int"] = transforms.parse_int(raw["duration_ms"])
     return _with_byte_lengths(frame, "stage_songs")
 
 
 def prepare_users(raw: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame(index=raw.index)
-    for column in transforms.USER_COLUMNS:
-        values = raw[column] if column in raw else pd.Series(None, index=raw.index, dtype="str")
-        frame[column] = transforms.strip_text(values)
+    frame = _trimmed(raw, transforms.USER_COLUMNS)
     frame["user_id_int"] = transforms.parse_positive_int(raw["user_id"])
     return _with_byte_lengths(frame, "stage_users")
 
