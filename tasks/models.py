@@ -95,7 +95,6 @@ class ValidatedCatalogue:
 class TransformedFile:
     validated: ValidatedFile
     events_key: str | None  # lake Parquet of typed, in-file-deduplicated events
-    in_file_duplicates: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ whose AwsCredentials block holds the secrets. Keys passed in and out are relativ
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from tasks.storage import ObjectInfo, ObjectStore, StorageError
 
@@ -107,9 +106,6 @@ class S3Store:
             return response["Body"].read()
         except Exception as exc:  # noqa: BLE001
             raise self._translate(exc, f"reading {key}") from exc
-
-    def open(self, key: str) -> BinaryIO:
-        return io.BytesIO(self.read_bytes(key))
 
     def write_bytes(self, key: str, data: bytes) -> None:
         try:

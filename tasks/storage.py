@@ -13,7 +13,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 
 class StorageError(RuntimeError):
@@ -33,8 +33,6 @@ class ObjectStore(Protocol):
     location: str
 
     def list(self, prefix: str) -> list[ObjectInfo]: ...
-
-    def open(self, key: str) -> BinaryIO: ...
 
     def read_bytes(self, key: str) -> bytes: ...
 
@@ -83,15 +81,11 @@ class LocalStore:
             found.append(ObjectInfo(key=key, etag=_md5_of(path), size=path.stat().st_size))
         return sorted(found)  # by key string, as S3 lists
 
-    def open(self, key: str) -> BinaryIO:
+    def read_bytes(self, key: str) -> bytes:
         try:
-            return self._path(key).open("rb")
+            return self._path(key).read_bytes()
         except FileNotFoundError as exc:
             raise StorageError(f"{key} is missing from {self.root}") from exc
-
-    def read_bytes(self, key: str) -> bytes:
-        with self.open(key) as handle:
-            return handle.read()
 
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)

@@ -65,13 +65,14 @@ def transform_stream_file(settings: RunSettings, validated: ValidatedFile) -> Tr
         return TransformedFile(validated=validated, events_key=None)
     store = open_store(settings.lake)
     valid = lake.read_parquet(store, validated.validated_key).to_pandas()
-    events, duplicates = transforms.stream_events(valid, validated.source.key)
+    # In-file duplicates are dropped here; the load counts them with the cross-file ones.
+    events, _ = transforms.stream_events(valid, validated.source.key)
     key = lake.write_parquet(
         store,
         lake.transformed_key(validated.source),
         pa.Table.from_pandas(events, preserve_index=False),
     )
-    return TransformedFile(validated=validated, events_key=key, in_file_duplicates=duplicates)
+    return TransformedFile(validated=validated, events_key=key)
 
 
 @task(name="transform-catalogue", cache_policy=PER_RUN_CACHE, persist_result=True)
