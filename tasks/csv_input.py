@@ -7,8 +7,8 @@ quarantined row with its raw value kept, not a crashed parse.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
+import os
 import zlib
 
 import pyarrow as pa
@@ -26,13 +26,37 @@ class EmptyFile(ValueError):
     """The file has no data rows (0 bytes or a header only)."""
 
 
+def max_file_bytes() -> int:
+    """Largest (decompressed) file accepted: hourly files are megabytes; a gzip bomb is not."""
+    return int(os.environ.get("MUSIC_ETL_MAX_FILE_BYTES", str(1 << 30)))
+
+
 def decompress(data: bytes, key: str) -> bytes:
+    """Gunzip `.gz` files, in chunks, refusing to inflate beyond max_file_bytes()."""
+    limit = max_file_bytes()
     if not key.lower().endswith(".gz"):
+        if len(data) > limit:
+            raise FileRejected(f"file is larger than {limit} bytes (MUSIC_ETL_MAX_FILE_BYTES)")
         return data
+    chunks, size, pending = [], 0, data
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
+        while pending:  # one pass per gzip member: concatenated members are valid gzip
+            inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+            while pending and not inflater.eof:
+                chunk = inflater.decompress(pending, 1 << 24)
+                size += len(chunk)
+                if size > limit:
+                    raise FileRejected(
+                        f"gzip expands beyond {limit} bytes (MUSIC_ETL_MAX_FILE_BYTES): refused"
+                    )
+                chunks.append(chunk)
+                pending = inflater.unconsumed_tail
+            if not inflater.eof:
+                raise FileRejected("cannot decompress gzip: truncated stream")
+            pending = inflater.unused_data
+    except zlib.error as exc:
         raise FileRejected(f"cannot decompress gzip: {exc}") from exc
+    return b"".join(chunks)
 
 
 def _header(data: bytes) -> list[str]:

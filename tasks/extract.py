@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from tasks import lake
 from tasks import warehouse_sql as sql
 from tasks.policies import IO_RETRIES, PER_RUN_CACHE
 from tasks.models import CatalogueSnapshot, RunSettings, SourceFile
-from tasks.storage import ObjectInfo, open_store
+from tasks.storage import ObjectInfo, ObjectMissing, open_store
 from tasks.warehouse import warehouse_for
 
 STREAM_SUFFIXES = (".csv", ".csv.gz")
@@ -65,12 +65,19 @@ def latest_snapshot(settings: RunSettings, dataset: str) -> str | None:
     **IO_RETRIES,
 )
 def copy_to_lake(settings: RunSettings, info: ObjectInfo, dataset: str) -> SourceFile:
-    """Keep the exact bytes that were ingested: later stages read the lake, not the landing."""
+    """Keep the exact bytes that were ingested: later stages read the lake, not the landing.
+
+    A file deleted since the listing comes back without a raw copy (raw_key ""), and is then
+    rejected with that reason instead of failing the run."""
     source = SourceFile(key=info.key, etag=info.etag, size=info.size, dataset=dataset)
     target = lake.raw_key(source)
     destination = open_store(settings.lake, create=True)
     if not destination.exists(target):
-        destination.copy_from(open_store(settings.landing), info.key, target)
+        try:
+            destination.copy_from(open_store(settings.landing), info.key, target)
+        except ObjectMissing:
+            get_run_logger().warning("%s vanished from the landing zone after listing", info.key)
+            return source
     return SourceFile(info.key, info.etag, info.size, dataset, raw_key=target)
 
 

@@ -87,6 +87,7 @@ def prepare_users(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 _QUARANTINE_META = ("source_file", "row_number", "reason")
+VANISHED = "file vanished from the landing zone between listing and reading"
 
 
 def quarantine_table(
@@ -128,6 +129,8 @@ def validate_stream_file(
 ) -> ValidatedFile:
     """Validate one stream file with the streams suite; write valid rows and quarantine."""
     store = open_store(settings.lake)
+    if not source.raw_key:
+        return ValidatedFile(source=source, status="rejected", reason=VANISHED)
     try:
         table = read_csv_text(store.read_bytes(source.raw_key), source.key, transforms.STREAM_COLUMNS)
     except EmptyFile as exc:
@@ -196,6 +199,9 @@ def _read_snapshot(
     frames, settled = [], {}
     required = CATALOGUE_REQUIRED[snapshot.dataset]
     for source in sorted(snapshot.files):
+        if not source.raw_key:
+            settled[source] = ValidatedFile(source=source, status="rejected", reason=VANISHED)
+            continue
         try:
             table = read_csv_text(store.read_bytes(source.raw_key), source.key, required)
         except EmptyFile as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tasks.storage import ObjectInfo, ObjectStore, StorageError
+from tasks.storage import ObjectInfo, ObjectMissing, ObjectStore, StorageError
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _PERMANENT = {
@@ -70,7 +70,7 @@ class S3Store:
         if code in _PERMANENT or "credentials" in type(exc).__name__.lower():
             return StorageError(f"{self.location}: {what} failed: {code or type(exc).__name__}")
         if code in _MISSING:
-            return StorageError(f"{what}: not found in {self.location}")
+            return ObjectMissing(f"{what}: not found in {self.location}")
         return exc  # transient (throttling, 5xx, network): let the task retry it
 
     def _check_bucket(self) -> None:

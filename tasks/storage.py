@@ -20,6 +20,10 @@ class StorageError(RuntimeError):
     """A location cannot be used (missing folder, bad credentials, missing bucket)."""
 
 
+class ObjectMissing(StorageError):
+    """One object is not there (any more): deleted between listing and reading, say."""
+
+
 @dataclass(frozen=True, order=True)
 class ObjectInfo:
     """One object version: its key, ETag (content hash) and size in bytes."""
@@ -85,7 +89,7 @@ class LocalStore:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError as exc:
-            raise StorageError(f"{key} is missing from {self.root}") from exc
+            raise ObjectMissing(f"{key} is missing from {self.root}") from exc
 
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
@@ -106,7 +110,7 @@ class LocalStore:
         try:
             shutil.copyfile(src_path, tmp)
         except FileNotFoundError as exc:
-            raise StorageError(f"{key} vanished from {source.location}") from exc
+            raise ObjectMissing(f"{key} vanished from {source.location}") from exc
         tmp.replace(path)
 
     def exists(self, key: str) -> bool:

@@ -6,6 +6,8 @@ import gzip
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 import pyarrow.parquet as pq
 
 from tests.integration.helpers import streams_csv
@@ -199,3 +201,39 @@ def test_catalogue_values_too_long_for_the_warehouse_are_quarantined(stores):
     quarantine = next(Path(stores.lake, "quarantine", "songs").glob("*.parquet"))
     rows = pq.read_table(quarantine).to_pylist()
     assert [(r["track_id"], r["reason"]) for r in rows] == [("L1", "value_too_long")]
+
+
+@pytest.mark.parametrize("new_warehouse", ["duckdb"], indirect=True)
+def test_hostile_files_are_rejected_and_the_run_completes(stores, monkeypatch):
+    from tasks.storage import LocalStore
+
+    monkeypatch.setenv("MUSIC_ETL_MAX_FILE_BYTES", str(20 * 1024 * 1024))
+    header = "user_id,track_id,listen_time\n"
+    stores.write("streams/good.csv", streams_csv([(1, "A1", "2026-11-27 10:00:00")]))
+    stores.write("streams/garbage.csv", bytes(range(256)) * 64)
+    stores.write("streams/utf16.csv", (header + "1,A1,2026-11-27 10:00:00\n").encode("utf-16"))
+    stores.write("streams/one_enormous_line.csv", header + "1,A1," + "9" * (8 * 1024 * 1024))
+    stores.write("streams/many_columns.csv", header.strip() + "".join(f",c{i}" for i in range(5000))
+                 + "\n3,A1,2026-11-27 10:00:00" + ",x" * 5000 + "\n")  # fmt: skip
+    stores.write("streams/bomb.csv.gz", gzip.compress(header.encode() + b"0" * (300 * 1024 * 1024)))
+    stores.write("streams/vanishing.csv", streams_csv([(2, "A2", "2026-11-27 10:00:00")]))
+    original_copy = LocalStore.copy_from
+
+    def copy_after_the_file_vanished(self, source, key, dest_key):
+        if key.endswith("vanishing.csv"):
+            (stores.landing / key).unlink(missing_ok=True)
+        return original_copy(self, source, key, dest_key)
+
+    monkeypatch.setattr(LocalStore, "copy_from", copy_after_the_file_vanished)
+
+    summary = stores.run()
+
+    ledger = stores.ledger()
+    assert ledger["streams/good.csv"][0] == "loaded"
+    assert ledger["streams/many_columns.csv"][0] == "loaded"  # extra columns are only drift
+    for key in ("garbage.csv", "utf16.csv", "one_enormous_line.csv", "bomb.csv.gz", "vanishing.csv"):
+        status, *_, reason = ledger[f"streams/{key}"]
+        assert status == "rejected" and reason, (key, ledger[f"streams/{key}"])
+    assert "vanished" in ledger["streams/vanishing.csv"][5]
+    assert "expands beyond" in ledger["streams/bomb.csv.gz"][5]
+    assert summary.rows_loaded == 2

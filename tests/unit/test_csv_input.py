@@ -209,3 +209,16 @@ def test_numeric_looking_values_stay_text():
     table = read_csv_text(HEADER + b"007,1e3,x\n", "streams/a.csv", REQUIRED)
     assert table.to_pylist() == [{"user_id": "007", "track_id": "1e3", "listen_time": "x"}]
     assert {str(field.type) for field in table.schema} == {"string"}
+
+
+def test_concatenated_gzip_members_are_all_read():
+    data = gzip.compress(b"user_id,track_id,listen_time\n1,a,x\n") + gzip.compress(b"2,b,y\n")
+    table = read_csv_text(data, "streams/a.csv.gz", REQUIRED)
+    assert table.column("user_id").to_pylist() == ["1", "2"]
+
+
+def test_gzip_bomb_is_refused_without_inflating_it(monkeypatch):
+    monkeypatch.setenv("MUSIC_ETL_MAX_FILE_BYTES", str(10 * 1024 * 1024))
+    bomb = gzip.compress(b"user_id,track_id,listen_time\n" + b"0" * (200 * 1024 * 1024))
+    with pytest.raises(FileRejected, match="expands beyond 10485760 bytes"):
+        read_csv_text(bomb, "streams/bomb.csv.gz", REQUIRED)
