@@ -139,6 +139,9 @@ def validate_stream_file(
         return ValidatedFile(source=source, status="rejected", reason=str(exc))
 
     raw = table.to_pandas(types_mapper=lambda _: pd.StringDtype())
+    # Label rows by their row number in the file, so the indexes Data Docs list for failing
+    # rows are the quarantine's row_number values.
+    raw.index = pd.RangeIndex(1, len(raw) + 1)  # unnamed: GX then lists plain labels
     extra = tuple(name for name in raw.columns if name not in transforms.STREAM_COLUMNS)
     frame = prepare_streams(raw, _lookup(settings.lake, tracks_key))
     outcome = data_docs.runner(store).validate(
@@ -167,7 +170,7 @@ def validate_stream_file(
         )
         return ValidatedFile(status="rejected", reason=reason, **common)
 
-    row_numbers = pd.Series(range(1, len(frame) + 1), index=frame.index)
+    row_numbers = frame.index.to_series()
     quarantine_key = None
     if quarantined:
         sources = pd.Series(source.key, index=frame.index)
