@@ -48,7 +48,7 @@ def list_landing(settings: RunSettings, prefix: str) -> list[ObjectInfo]:
 @task(name="read-ledger")
 def ledger_versions(settings: RunSettings, dataset: str) -> set[tuple[str, str]]:
     rows = warehouse_for(settings.warehouse, settings.schema).query(sql.LEDGER_VERSIONS, {"dataset": dataset})
-    return {(key, etag) for key, etag, _status in rows}
+    return {(key, etag) for key, etag in rows}
 
 
 @task(name="latest-snapshot")

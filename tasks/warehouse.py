@@ -33,13 +33,19 @@ class WarehouseError(RuntimeError):
 
 
 class Session(ABC):
-    """One open transaction."""
+    """One open transaction on a driver connection."""
 
-    def __init__(self, warehouse: "Warehouse"):
+    placeholder: str  # how the driver spells the named parameter `\1` (from `:name`)
+
+    def __init__(self, warehouse: "Warehouse", connection: Any):
         self.warehouse = warehouse
+        self.connection = connection
 
     def _render(self, statement: str) -> str:
         return statement.format(s=self.warehouse.quoted_schema, c=self.warehouse.collate)
+
+    def _prepare(self, statement: str) -> str:
+        return _PARAM.sub(self.placeholder, self._render(statement))
 
     @staticmethod
     def _used(statement: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -104,12 +110,7 @@ class Warehouse(ABC):
 
 
 class DuckDBSession(Session):
-    def __init__(self, warehouse: "DuckDBWarehouse", connection: Any):
-        super().__init__(warehouse)
-        self.connection = connection
-
-    def _prepare(self, statement: str) -> str:
-        return _PARAM.sub(r"$\1", self._render(statement))
+    placeholder = r"$\1"
 
     def execute(self, statement: str, params: dict[str, Any] | None = None) -> int:
         cursor = self.connection.execute(self._prepare(statement), self._used(statement, params))
@@ -167,12 +168,7 @@ class DuckDBWarehouse(Warehouse):
 
 
 class PostgresSession(Session):
-    def __init__(self, warehouse: "PostgresWarehouse", connection: Any):
-        super().__init__(warehouse)
-        self.connection = connection
-
-    def _prepare(self, statement: str) -> str:
-        return _PARAM.sub(r"%(\1)s", self._render(statement))
+    placeholder = r"%(\1)s"
 
     def execute(self, statement: str, params: dict[str, Any] | None = None) -> int:
         with self.connection.cursor() as cursor:

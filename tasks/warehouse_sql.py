@@ -200,7 +200,7 @@ LOCK_LEDGER = {
     "redshift": "LOCK {s}.etl_file_ledger",
 }
 
-LEDGER_VERSIONS = "SELECT source_key, etag, status FROM {s}.etl_file_ledger WHERE dataset = :dataset"
+LEDGER_VERSIONS = "SELECT source_key, etag FROM {s}.etl_file_ledger WHERE dataset = :dataset"
 
 LEDGER_HAS_VERSION = """
 SELECT status FROM {s}.etl_file_ledger WHERE source_key = :source_key AND etag = :etag
