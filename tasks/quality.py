@@ -37,7 +37,7 @@ CATALOGUE_KEY = {"songs": "track_id", "users": "user_id_int"}
 DUPLICATE_REASON = {"songs": "duplicate_track_id", "users": "duplicate_user_id"}
 
 
-def prepare_streams(raw: pd.DataFrame, known_tracks: pd.Index) -> pd.DataFrame:
+def prepare_streams(raw: pd.DataFrame, known_tracks: pa.Array | pd.Index) -> pd.DataFrame:
     """The frame the streams suite checks: trimmed inputs plus parsed/looked-up columns."""
     track_id = transforms.strip_text(raw["track_id"])
     return pd.DataFrame(
@@ -47,7 +47,7 @@ def prepare_streams(raw: pd.DataFrame, known_tracks: pd.Index) -> pd.DataFrame:
             "listen_time": transforms.strip_text(raw["listen_time"]),
             "user_id_int": transforms.parse_positive_int(raw["user_id"]),
             "listen_time_utc": transforms.parse_listen_time(raw["listen_time"]),
-            "known_track_id": track_id.where(track_id.isin(known_tracks)),
+            "known_track_id": track_id.where(transforms.is_in(track_id, known_tracks)),
         },
         index=raw.index,
     )
@@ -109,9 +109,8 @@ def count_reasons(reasons: pd.Series) -> tuple[tuple[str, int], ...]:
 
 
 @lru_cache(maxsize=8)
-def _lookup(lake_location: str, key: str) -> pd.Index:
-    table = lake.read_parquet(open_store(lake_location), key)
-    return pd.Index(table.column(0).to_pandas())
+def _lookup(lake_location: str, key: str) -> pa.Array:
+    return lake.read_parquet(open_store(lake_location), key).column(0).combine_chunks()
 
 
 def future_cutoff(settings: RunSettings) -> pd.Timestamp:
@@ -153,7 +152,8 @@ def validate_stream_file(
     reasons = outcome.reasons
     quarantined = int(reasons.notna().sum())
     valid = frame.loc[reasons.isna()]
-    unknown_users = int((~valid["user_id_int"].isin(_lookup(settings.lake, users_key))).sum())
+    known_users = transforms.is_in(valid["user_id_int"], _lookup(settings.lake, users_key))
+    unknown_users = int((~known_users).sum())
     counts = FileCounts(
         rows_read=len(frame),
         rows_valid=len(valid),

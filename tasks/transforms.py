@@ -63,6 +63,15 @@ def parse_listen_time(values: pd.Series) -> pd.Series:
     return parsed.astype("datetime64[us, UTC]")
 
 
+def is_in(values: pd.Series, known: pa.Array | pd.Index) -> pd.Series:
+    """Which values are in `known` (missing values never are). Arrow's hash lookup: pandas'
+    isin on Arrow strings builds a Python list of the value set on every call."""
+    array = pa.array(values, from_pandas=True)
+    value_set = known.cast(array.type) if isinstance(known, pa.Array) else pa.array(known, array.type)
+    found = pa.compute.is_in(array, value_set=value_set, skip_nulls=True)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
 def split_artists(artists: str | None) -> list[str]:
     """`;`-separated names, each trimmed, empties dropped, each name once (first occurrence)."""
     if artists is None or pd.isna(artists):
