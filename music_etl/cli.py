@@ -1,4 +1,4 @@
-"""`music-etl`: run the pipeline once, or write a sample landing zone.
+"""`music-etl`: run the pipeline once, replay quarantined rows, or write a sample landing zone.
 
 Errors a user can cause end with one line on stderr and a non-zero exit; progress and the run
 summary go to stdout.
@@ -31,15 +31,19 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _add_locations(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--landing", help="folder, s3://bucket/prefix or block:NAME")
+    command.add_argument("--lake", help="folder, s3://bucket/prefix or block:NAME")
+    command.add_argument("--warehouse", help="SQLAlchemy URL (duckdb:///path, ...) or block:NAME")
+    command.add_argument("--schema", default="music", help="warehouse schema (default: music)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="music-etl", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the pipeline once (the Prefect parent flow)")
-    run.add_argument("--landing", help="folder, s3://bucket/prefix or block:NAME")
-    run.add_argument("--lake", help="folder, s3://bucket/prefix or block:NAME")
-    run.add_argument("--warehouse", help="SQLAlchemy URL (duckdb:///path, ...) or block:NAME")
-    run.add_argument("--schema", default="music", help="warehouse schema (default: music)")
+    _add_locations(run)
     run.add_argument("--max-files", type=int, help="ingest at most N new stream files")
     run.add_argument(
         "--max-invalid-fraction",
@@ -60,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="process the selected files even if their version was already ingested",
     )
+
+    replay = commands.add_parser(
+        "replay-quarantine",
+        help="load quarantined unknown_track stream rows whose tracks the catalogue now knows",
+    )
+    _add_locations(replay)
 
     generate = commands.add_parser("generate", help="write a realistic sample landing zone")
     generate.add_argument("--landing", help="target folder (default: $MUSIC_ETL_LANDING or ./data/landing)")
@@ -160,6 +170,11 @@ def _run(args: argparse.Namespace) -> int:
             force_reingest=args.force_reingest,
             return_state=True,
         )
+    return _report(state, "music-etl run summary")
+
+
+def _report(state, title: str) -> int:
+    """Exit 1 with one line when the flow run failed; else print its summary."""
     if not state.is_completed():
         try:
             state.result()
@@ -167,8 +182,32 @@ def _run(args: argparse.Namespace) -> int:
             message = f"{type(exc).__name__}: {exc}".splitlines()[0]
             return _fail(f"run failed: {message}", EXIT_FAILED)
         return _fail(f"run ended {state.name}", EXIT_FAILED)
-    print("\n".join(["", "music-etl run summary", *state.result().lines()]))
+    print("\n".join(["", title, *state.result().lines()]))
     return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from flows.pipeline import resolve_locations
+    from flows.replay import replay_quarantine_flow
+    from tasks.storage import StorageError, open_store
+    from tasks.warehouse import WarehouseError, open_warehouse
+
+    landing, lake, warehouse = resolve_locations(args.landing, args.lake, args.warehouse)
+    try:
+        open_store(lake)  # the quarantine lives there: a missing lake is a wrong path
+        open_warehouse(warehouse, args.schema).close()
+    except (StorageError, WarehouseError) as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+
+    with _local_run_settings():
+        state = replay_quarantine_flow(
+            landing=landing,
+            lake=lake,
+            warehouse=warehouse,
+            warehouse_schema=args.schema,
+            return_state=True,
+        )
+    return _report(state, "music-etl replay-quarantine summary")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "generate":
         return _generate(args)
+    if args.command == "replay-quarantine":
+        return _replay(args)
     return _run(args)
 
 

@@ -11,7 +11,7 @@ import re
 
 TABLES = (
     "streams", "songs", "song_artists", "users", "hourly_kpis", "genre_kpis",
-    "etl_file_ledger", "etl_catalogue_snapshots", "etl_kpi_pending",
+    "etl_file_ledger", "etl_catalogue_snapshots", "etl_kpi_pending", "etl_quarantine_replays",
 )  # fmt: skip
 
 SCHEMA_DDL = [
@@ -108,6 +108,15 @@ SCHEMA_DDL = [
     """CREATE TABLE IF NOT EXISTS {s}.etl_kpi_pending (
         listen_hour TIMESTAMP NOT NULL
     )""",
+    # Quarantined stream rows that a replay has taken out of quarantine (loaded, or found to be
+    # an event the warehouse already had); written with their events in one transaction.
+    """CREATE TABLE IF NOT EXISTS {s}.etl_quarantine_replays (
+        quarantine_key VARCHAR(1024) NOT NULL,
+        row_number BIGINT NOT NULL,
+        source_key VARCHAR(1024) NOT NULL,
+        flow_run_id VARCHAR(64),
+        replayed_at TIMESTAMP NOT NULL
+    )""",
 ]
 
 # Redshift physical design: events spread by user (distinct-listener counts stay local to a
@@ -164,6 +173,7 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("source_file", "VARCHAR(1024)"),
     ],
     "stage_song_artists": [("track_id", "VARCHAR(64)"), ("artist", "VARCHAR(4096)")],
+    "stage_replayed_rows": [("row_number", "BIGINT")],
     "stage_users": [
         ("user_id", "BIGINT"), ("user_name", "VARCHAR(1024)"), ("user_age", "INTEGER"),
         ("user_country", "VARCHAR(64)"), ("created_at", "TIMESTAMP"),
@@ -215,6 +225,26 @@ INSERT INTO {s}.etl_file_ledger (source_key, etag, size_bytes, dataset, status, 
     rows_loaded, rows_quarantined, rows_duplicate, reason, flow_run_id, processed_at)
 VALUES (:source_key, :etag, :size_bytes, :dataset, :status, :rows_read, :rows_loaded,
     :rows_quarantined, :rows_duplicate, :reason, :flow_run_id, :processed_at)
+"""
+
+LOADED_STREAM_VERSIONS = """
+SELECT source_key, etag FROM {s}.etl_file_ledger WHERE dataset = 'streams' AND status = 'loaded'
+"""
+
+REPLAYED_ROW_NUMBERS = """
+SELECT row_number FROM {s}.etl_quarantine_replays WHERE quarantine_key = :quarantine_key
+"""
+
+# The anti-join keeps one record per quarantined row even if two replays race.
+RECORD_REPLAYED_ROWS = """
+INSERT INTO {s}.etl_quarantine_replays (quarantine_key, row_number, source_key, flow_run_id,
+    replayed_at)
+SELECT :quarantine_key, r.row_number, :source_key, :flow_run_id, :replayed_at
+FROM stage_replayed_rows r
+WHERE NOT EXISTS (
+    SELECT 1 FROM {s}.etl_quarantine_replays x
+    WHERE x.quarantine_key = :quarantine_key AND x.row_number = r.row_number
+)
 """
 
 LATEST_SNAPSHOT = """
