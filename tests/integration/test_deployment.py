@@ -272,6 +272,15 @@ def test_prefect_deploy_all_registers_the_ecs_deployments(server, bootstrapped, 
     assert backfill.schedules == []
     assert backfill.parameters["force_reingest"] is False
 
+    replay = _client_call(
+        server, lambda client: client.read_deployment_by_name("replay-quarantine/replay-quarantine")
+    )
+    assert replay.schedules == [] and replay.global_concurrency_limit.limit == 1
+    assert replay.parameters["lake"] == "block:music-etl-lake"
+    replay_schema = replay.parameter_openapi_schema["properties"]
+    assert set(replay_schema) == {"landing", "lake", "warehouse", "warehouse_schema"}
+    assert all(field.get("description") for field in replay_schema.values())
+
 
 # --- the same flow run the way the UI runs it: process pool, API-created run, a real worker ------
 
