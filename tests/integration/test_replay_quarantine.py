@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from flows.replay import replay_quarantine_flow
@@ -15,6 +16,7 @@ from tests.integration.helpers import (
     songs_csv,
     streams_csv,
 )
+from tests.integration.test_s3 import _keys, _upload_landing, s3, s3_endpoint  # noqa: F401
 
 STREAM_KEY = "streams/2026/11/27/10.csv"
 # Tracks the catalogue learns later: D1 adds plays for "Delta, The" (already an artist) in
@@ -45,17 +47,22 @@ MISSING_USER = [("", "D1", "2026-11-27 10:25:00")]  # quarantined for another re
 ROWS = KNOWN + LATE + NEVER_KNOWN + MISSING_USER
 
 
-def _first_run_then_catalogue_learns(stores: Stores) -> None:
+def _first_run_then_catalogue_learns(
+    stores: Stores, publish: Callable[[], None] = lambda: None, **locations: str
+) -> None:
+    """A run that quarantines ROWS' unknown tracks, then a run that loads their songs."""
     stores.write(STREAM_KEY, streams_csv(ROWS))
-    first = stores.run()
+    publish()
+    first = stores.run(**locations)
     assert first.rows_loaded == len(KNOWN) and first.rows_quarantined == 6
     stores.write("songs/late.csv", songs_csv(LATE_SONGS))
-    catalogue = stores.run()
+    publish()
+    catalogue = stores.run(**locations)
     assert "songs" in catalogue.catalogues and catalogue.rows_loaded == 0
 
 
-def _replay(stores: Stores):
-    return stores.run(flow=replay_quarantine_flow)
+def _replay(stores: Stores, **locations: str):
+    return stores.run(flow=replay_quarantine_flow, **locations)
 
 
 def _events(stores: Stores) -> list[tuple]:
@@ -151,6 +158,20 @@ def test_event_loaded_meanwhile_from_another_file_counts_as_duplicate(stores):
     )
     assert [(user, source) for user, _, source in d1_events] == [(2, other), (5, other)]
     assert stores.event_count() == len(KNOWN) + 3
+
+
+def test_replay_with_the_lake_on_s3(s3, tmp_path):
+    stores = Stores.fresh(tmp_path / "stores", Warehouse(f"duckdb:///{tmp_path}/w.duckdb"))
+    on_s3 = dict(landing="s3://landing-zone/incoming", lake="s3://data-lake/lake")
+    _first_run_then_catalogue_learns(stores, lambda: _upload_landing(s3, stores, "incoming"), **on_s3)
+
+    summary = _replay(stores, **on_s3)
+
+    assert (summary.rows_loaded, summary.rows_duplicate, summary.rows_still_quarantined) == (3, 1, 1)
+    assert stores.event_count() == len(KNOWN) + 3
+    lake_keys = _keys(s3, "data-lake")
+    assert any(k.startswith("lake/replay/") and f"/events/{STREAM_KEY}@" in k for k in lake_keys)
+    assert _replay(stores, **on_s3).rows_loaded == 0
 
 
 def test_cli_replay_prints_a_summary_and_rejects_a_missing_lake(tmp_path: Path):
