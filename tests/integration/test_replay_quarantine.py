@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flows.replay import replay_quarantine_flow
 from tasks import warehouse_sql
+from tasks.warehouse import open_warehouse
 from tests.integration.helpers import (
     QUICK_TIMEOUT,
     Stores,
@@ -135,6 +136,23 @@ def test_rows_whose_track_is_still_unknown_stay_quarantined(stores):
     assert _full_state(stores) == before
     assert [path.read_bytes() for path in quarantine] == quarantined_bytes
     assert len(quarantine) == 1
+
+
+def test_quarantine_of_a_file_version_that_is_not_loaded_is_left_alone(stores):
+    _first_run_then_catalogue_learns(stores)
+    # As if the file's load had never committed: its quarantine is in the lake, its ledger
+    # row is not; the pipeline takes such a file again, so the replay must not.
+    warehouse = open_warehouse(stores.warehouse_url, stores.warehouse.schema)
+    try:
+        with warehouse.transaction() as session:
+            session.execute("DELETE FROM {s}.etl_file_ledger WHERE dataset = 'streams'")
+    finally:
+        warehouse.close()
+
+    summary = _replay(stores)
+
+    assert (summary.quarantine_files, summary.rows_revalidated, summary.rows_loaded) == (0, 0, 0)
+    assert stores.event_count() == len(KNOWN)
 
 
 def test_event_loaded_meanwhile_from_another_file_counts_as_duplicate(stores):
