@@ -45,13 +45,13 @@ def list_landing(settings: RunSettings, prefix: str) -> list[ObjectInfo]:
     return open_store(settings.landing).list(prefix)
 
 
-@task(name="read-ledger")
+@task(name="read-ledger", **IO_RETRIES)
 def ledger_versions(settings: RunSettings, dataset: str) -> set[tuple[str, str]]:
     rows = warehouse_for(settings.warehouse, settings.schema).query(sql.LEDGER_VERSIONS, {"dataset": dataset})
     return {(key, etag) for key, etag in rows}
 
 
-@task(name="latest-snapshot")
+@task(name="latest-snapshot", **IO_RETRIES)
 def latest_snapshot(settings: RunSettings, dataset: str) -> str | None:
     rows = warehouse_for(settings.warehouse, settings.schema).query(sql.LATEST_SNAPSHOT, {"dataset": dataset})
     return rows[0][0] if rows else None

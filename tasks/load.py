@@ -8,6 +8,7 @@ from prefect import task
 
 from tasks import warehouse_sql as sql
 from tasks.models import LoadedFile, RunSettings, TransformedCatalogue, TransformedFile, ValidatedFile
+from tasks.policies import IO_RETRIES
 from tasks.storage import open_store
 from tasks.warehouse import Session, warehouse_for
 
@@ -49,12 +50,16 @@ def _unloaded(validated: ValidatedFile, status: str) -> LoadedFile:
     )
 
 
-@task(name="prepare-warehouse")
+@task(name="prepare-warehouse", **IO_RETRIES)
 def prepare_warehouse(settings: RunSettings) -> None:
     warehouse_for(settings.warehouse, settings.schema).ensure_schema()
 
 
-@task(name="load-stream-file", task_run_name="load {transformed.validated.source.key}")
+@task(
+    name="load-stream-file",
+    task_run_name="load {transformed.validated.source.key}",
+    **IO_RETRIES,  # safe: one transaction per file, and the ledger makes a repeat a no-op
+)
 def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> LoadedFile:
     """Insert the file's new events, mark their hours for KPI recomputation and write its
     ledger row, all in one transaction. A version already in the ledger is left alone, so a
@@ -98,7 +103,7 @@ def _stage_catalogue(session: Session, settings: RunSettings, catalogue: Transfo
         session.stage("stage_song_artists", store, catalogue.artists_key)
 
 
-@task(name="load-catalogue")
+@task(name="load-catalogue", **IO_RETRIES)
 def load_catalogue(settings: RunSettings, catalogue: TransformedCatalogue) -> list[LoadedFile]:
     """Upsert a catalogue snapshot by key, mark hours whose KPIs it changes, record the files
     and the snapshot, in one transaction. Rows absent from the snapshot stay."""
@@ -145,7 +150,7 @@ def load_catalogue(settings: RunSettings, catalogue: TransformedCatalogue) -> li
     return results
 
 
-@task(name="recompute-kpis")
+@task(name="recompute-kpis", **IO_RETRIES)
 def recompute_kpis(settings: RunSettings) -> dict[str, int]:
     """Delete and rebuild the KPI rows of every pending hour (and its date) in one transaction."""
     warehouse = warehouse_for(settings.warehouse, settings.schema)

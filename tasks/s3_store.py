@@ -7,6 +7,7 @@ whose AwsCredentials block holds the secrets. Keys passed in and out are relativ
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,27 @@ def load_bucket(location: str) -> Any:
     return S3Bucket(bucket_name=bucket, bucket_folder=prefix.strip("/"), credentials=AwsCredentials())
 
 
+def s3_client(credentials: Any) -> Any:
+    """The block's S3 client, retrying 5xx, throttling and network errors with botocore's
+    standard mode (exponential backoff with jitter, 5 attempts) unless the block's client
+    config or AWS_RETRY_MODE / AWS_MAX_ATTEMPTS say otherwise. Per request is the right
+    level: a task that copied 99 objects does not start over because the 100th was throttled."""
+    from botocore.config import Config
+
+    parameters = getattr(credentials, "aws_client_parameters", None)
+    if parameters is None or not hasattr(credentials, "get_boto3_session"):
+        return credentials.get_s3_client()  # a credentials type we do not know: its own client
+    override = parameters.get_params_override()
+    if getattr(credentials, "region_name", None):
+        override["region_name"] = credentials.region_name
+    config = override.get("config")
+    if not (config and config.retries) and not os.environ.get("AWS_RETRY_MODE"):
+        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or 5)
+        standard = Config(retries={"mode": "standard", "total_max_attempts": attempts})
+        override["config"] = standard.merge(config) if config else standard
+    return credentials.get_boto3_session().client(service_name="s3", **override)
+
+
 class S3Store:
     """An S3 prefix. ETags are S3's own; listing is by key, as S3 returns it."""
 
@@ -47,7 +69,7 @@ class S3Store:
         self.location = location
         self.bucket = bucket or load_bucket(location)
         self.prefix = self.bucket.bucket_folder.strip("/")
-        self._client = self.bucket.credentials.get_s3_client()
+        self._client = s3_client(self.bucket.credentials)
         self._check_bucket()
 
     @property
