@@ -149,6 +149,7 @@ def _local_run_settings():
 
 def _run(args: argparse.Namespace) -> int:
     from flows.pipeline import music_etl_pipeline, resolve_locations
+    from tasks.secrets import warehouse_parameter
     from tasks.storage import StorageError
     from tasks.warehouse import WarehouseError
 
@@ -162,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         state = music_etl_pipeline(
             landing=landing,
             lake=lake,
-            warehouse=warehouse,
+            warehouse=warehouse_parameter(warehouse),  # a password never becomes a parameter
             warehouse_schema=args.schema,
             max_files=args.max_files,
             max_invalid_fraction=args.max_invalid_fraction,
@@ -189,6 +190,7 @@ def _report(state, title: str) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from flows.pipeline import resolve_locations
     from flows.replay import replay_quarantine_flow
+    from tasks.secrets import warehouse_parameter
     from tasks.storage import StorageError, open_store
     from tasks.warehouse import WarehouseError, open_warehouse
 
@@ -203,7 +205,7 @@ def _replay(args: argparse.Namespace) -> int:
         state = replay_quarantine_flow(
             landing=landing,
             lake=lake,
-            warehouse=warehouse,
+            warehouse=warehouse_parameter(warehouse),  # a password never becomes a parameter
             warehouse_schema=args.schema,
             return_state=True,
         )
