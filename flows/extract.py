@@ -12,10 +12,11 @@ from tasks.extract import (
     list_landing,
     select_new_files,
 )
+from tasks.concurrency import copy_runner
 from tasks.models import CatalogueSnapshot, ExtractResult, RunSettings
 
 
-@flow(name="extract")
+@flow(name="extract", task_runner=copy_runner())
 def extract_flow(
     settings: RunSettings, max_files: int | None = None, file_keys: list[str] | None = None
 ) -> ExtractResult:

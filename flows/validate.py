@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, unmapped
 
+from tasks.concurrency import per_file_runner
 from tasks.models import ExtractResult, RunSettings, ValidatedCatalogue, ValidatedFile
 from tasks.quality import build_data_docs, validate_catalogue, validate_stream_file, write_lookups
 
 
-@flow(name="validate")
+@flow(name="validate", task_runner=per_file_runner())
 def validate_flow(
     settings: RunSettings, extracted: ExtractResult
 ) -> tuple[list[ValidatedCatalogue], list[ValidatedFile], str]:

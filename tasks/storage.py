@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -58,6 +60,61 @@ def _md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _digest_cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(os.environ.get("MUSIC_ETL_DIGEST_CACHE") or Path(base) / "music-etl" / "md5.sqlite")
+
+
+def _stamp(path: Path) -> tuple[str, int] | None:
+    """What changes whenever the file's content can have changed, and its size; None if gone."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}", info.st_size
+
+
+def _listed(root: Path, paths: list[Path]) -> list[tuple[Path, str, int]]:
+    """(path, MD5, size) of each file still there; MD5s are remembered across runs by stamp.
+
+    Listing a local landing zone would otherwise re-read every byte of every file on every run
+    (a second per 450 MB), though only new files matter. Every write changes the stamp (ours
+    replace the file, so even the inode changes). Without a usable cache, files are hashed.
+    """
+    stamps = {path: stamp for path in paths if (stamp := _stamp(path)) is not None}
+    known: dict[str, tuple[str, str]] = {}
+    connection = None
+    try:
+        cache_path = _digest_cache_path()
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(cache_path, timeout=30)
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS md5 (path TEXT PRIMARY KEY, stamp TEXT, digest TEXT)"
+        )
+        # Everything under root/ ('0' is the character after '/').
+        rows = connection.execute(
+            "SELECT path, stamp, digest FROM md5 WHERE path > ? AND path < ?",
+            (f"{root}/", f"{root}0"),
+        )
+        known = {path: (stamp, digest) for path, stamp, digest in rows}
+    except (OSError, sqlite3.Error):
+        connection = None  # no cache: hash everything
+    listed, fresh = [], []
+    for path, (stamp, size) in stamps.items():
+        cached_stamp, digest = known.get(str(path), (None, None))
+        if cached_stamp != stamp:
+            try:
+                digest = _md5_of(path)
+            except FileNotFoundError:
+                continue  # deleted since the listing: not there any more
+            fresh.append((str(path), stamp, digest))
+        listed.append((path, digest, size))
+    if connection is not None:
+        with closing(connection), connection:
+            connection.executemany("INSERT OR REPLACE INTO md5 VALUES (?, ?, ?)", fresh)
+    return listed
+
+
 class LocalStore:
     """A folder on the local filesystem. ETags are MD5 digests, like S3's for single-part uploads."""
 
@@ -79,10 +136,11 @@ class LocalStore:
         base = self._path(prefix)
         if not base.exists():
             return []
-        found = []
-        for path in (p for p in base.rglob("*") if p.is_file()):
-            key = path.relative_to(self.root).as_posix()
-            found.append(ObjectInfo(key=key, etag=_md5_of(path), size=path.stat().st_size))
+        paths = [p for p in base.rglob("*") if p.is_file()]
+        found = [
+            ObjectInfo(key=path.relative_to(self.root).as_posix(), etag=digest, size=size)
+            for path, digest, size in _listed(self.root, paths)
+        ]
         return sorted(found)  # by key string, as S3 lists
 
     def read_bytes(self, key: str) -> bytes:

@@ -257,7 +257,9 @@ INSERT INTO {s}.etl_catalogue_snapshots (dataset, fingerprint, flow_run_id, load
 VALUES (:dataset, :fingerprint, :flow_run_id, :loaded_at)
 """
 
-# Events new to the warehouse; the listen_hour term lets Redshift/DuckDB prune by sort key.
+# Events new to the warehouse. The anti-join only reads the hours the file touches (the IN
+# term, which Redshift's sort key and DuckDB's zone maps prune on): without it every file's load
+# scanned the whole history (0.4 s per file at 10M events, growing with each file).
 INSERT_NEW_EVENTS = """
 INSERT INTO {s}.streams (user_id, track_id, listen_time, listen_hour, listen_date, source_file,
     loaded_at)
@@ -266,7 +268,8 @@ SELECT n.user_id, n.track_id, n.listen_time, n.listen_hour, n.listen_date, n.sou
 FROM stage_events n
 WHERE NOT EXISTS (
     SELECT 1 FROM {s}.streams t
-    WHERE t.listen_hour = n.listen_hour AND t.user_id = n.user_id
+    WHERE t.listen_hour IN (SELECT DISTINCT listen_hour FROM stage_events)
+      AND t.listen_hour = n.listen_hour AND t.user_id = n.user_id
       AND t.track_id = n.track_id AND t.listen_time = n.listen_time
 )
 """

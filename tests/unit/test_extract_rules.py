@@ -269,6 +269,57 @@ def test_etag_changes_when_content_changes(root):
     assert store.list("streams") == [ObjectInfo(key="streams/a.csv", etag=MD5_HELLO, size=5)]
 
 
+def _count_hashing(monkeypatch) -> list[str]:
+    from tasks import storage
+
+    hashed: list[str] = []
+    real = storage._md5_of
+
+    def counting(path):
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(storage, "_md5_of", counting)
+    return hashed
+
+
+def test_a_second_listing_reuses_digests_and_rehashes_only_changed_files(root, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSIC_ETL_DIGEST_CACHE", str(tmp_path / "cache" / "md5.sqlite"))
+    hashed = _count_hashing(monkeypatch)
+    store = LocalStore(root)
+    store.write_bytes("streams/a.csv", b"abc")
+    store.write_bytes("streams/b.csv", b"abc")
+    store.list("streams")
+    assert sorted(hashed) == ["a.csv", "b.csv"]
+
+    hashed.clear()
+    store.write_bytes("streams/b.csv", b"xyz")  # same size, new content
+    assert store.list("streams") == [
+        ObjectInfo(key="streams/a.csv", etag=MD5_ABC, size=3),
+        ObjectInfo(key="streams/b.csv", etag="d16fb36f0911f878998c136191af705e", size=3),
+    ]
+    assert hashed == ["b.csv"]
+
+
+def test_a_file_rewritten_in_place_is_rehashed(root, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSIC_ETL_DIGEST_CACHE", str(tmp_path / "md5.sqlite"))
+    put(root, "streams/a.csv", b"abc")
+    LocalStore(root).list("streams")
+    with (root / "streams/a.csv").open("r+b") as handle:  # same inode and size
+        handle.write(b"hel")
+    os.utime(root / "streams/a.csv", ns=(1, 1))  # even with an old modification time
+    assert LocalStore(root).list("streams")[0].etag == "46356afe55fa3cea9cbe73ad442cad47"  # hel
+
+
+def test_listing_works_without_a_usable_digest_cache(root, tmp_path, monkeypatch):
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("MUSIC_ETL_DIGEST_CACHE", str(tmp_path / "not-a-folder" / "md5.sqlite"))
+    put(root, "streams/a.csv", b"abc")
+    assert LocalStore(root).list("streams") == [
+        ObjectInfo(key="streams/a.csv", etag=MD5_ABC, size=3)
+    ]
+
+
 def test_write_bytes_creates_folders_and_round_trips(root):
     store = LocalStore(root)
     store.write_bytes("lake/raw/x/y.csv", b"abc")
