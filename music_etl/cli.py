@@ -132,8 +132,15 @@ def _preflight(landing: str, lake: str, warehouse_url: str, schema: str) -> None
 
 
 def _local_run_settings():
-    """On Prefect's ephemeral API nobody watches heartbeats, and each of the five flow runs
-    would wait up to a second for its heartbeat thread at exit: switch them off there."""
+    """Settings for a run on Prefect's temporary server (no PREFECT_API_URL), which nobody
+    watches and which lives only as long as the command:
+    - no flow heartbeats: each of the five flow runs would wait up to a second for its
+      heartbeat thread at exit;
+    - no task-run recorder on that server: its writes to the server's SQLite database stalled
+      the creation of subflow runs by about two seconds, once or twice per run (a run with
+      nothing new took 3.3 s instead of 1.3 s). Flow runs, their states, logs and artifacts are
+      still recorded; only the per-task rows of that throwaway server are not.
+    A run against a real Prefect server (ECS, `prefect server start`) changes nothing here."""
     from contextlib import nullcontext
 
     from prefect.settings import (
@@ -144,6 +151,8 @@ def _local_run_settings():
 
     if PREFECT_API_URL.value():
         return nullcontext()
+    # Read by the temporary server, which inherits this process's environment when it starts.
+    os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
