@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+import tasks.storage
 from tests.integration.helpers import Stores, cli, single_error_line, streams_csv
 from tests.integration.test_kpis import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
 
@@ -28,7 +29,11 @@ def s3_endpoint():
     endpoint = f"http://{host}:{port}"
     saved = {name: os.environ.get(name) for name in [*AWS_ENV, "AWS_ENDPOINT_URL"]}
     os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=endpoint)
+    # Stores are cached per location and process; another module's store talks to its own,
+    # stopped, server. Every module importing this fixture gets its own server: start clean.
+    tasks.storage._remote.clear()
     yield endpoint
+    tasks.storage._remote.clear()
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)
