@@ -20,7 +20,6 @@ from tasks.blocks import WarehouseCredentials
 from tasks.data_docs import workspace
 from tasks.storage import open_store
 from tests.integration.conftest import POSTGRES_URL
-from tests.integration.helpers import Stores
 from tests.integration.test_idempotency import _write_abc
 from tests.integration.test_retries import restored_environ  # noqa: F401 - fixture
 from tests.integration.test_s3 import _upload_landing, s3, s3_endpoint  # noqa: F401 - fixtures
