@@ -208,6 +208,8 @@ def main() -> int:
         held.mkdir(parents=True)
         shutil.move(last, held / last.name)
         (held / "key").write_text(str(last.relative_to(landing)))
+    # A reused landing zone still holds the hour the last benchmark's incremental run added.
+    (landing / (held / "key").read_text()).unlink(missing_ok=True)
     for stale in ("lake", "prefect-home"):
         shutil.rmtree(work / stale, ignore_errors=True)
     for stale in ("warehouse.duckdb", "reference.duckdb"):

@@ -9,6 +9,10 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import SecretStr
+
+from tasks.secrets import hide_password
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -16,12 +20,16 @@ class RunSettings:
 
     landing: str
     lake: str
-    warehouse: str
+    warehouse: str | SecretStr  # a URL with a password is kept as a SecretUrl
     schema: str
     max_invalid_fraction: float
     flow_run_id: str
     started_at: datetime  # the future_listen_time rule is relative to this
     force_reingest: bool = False  # load selected files even when the ledger has their version
+
+    def __post_init__(self) -> None:
+        # Subflow parameters are stored by the Prefect API: never with a password in them.
+        object.__setattr__(self, "warehouse", hide_password(self.warehouse))
 
 
 @dataclass(frozen=True, order=True)

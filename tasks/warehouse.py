@@ -19,9 +19,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from pydantic import SecretStr
 
 from tasks import warehouse_sql as sql
 from tasks.lake import read_parquet
+from tasks.secrets import reveal
 from tasks.storage import ObjectStore
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
@@ -145,7 +147,10 @@ class DuckDBWarehouse(Warehouse):
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._connection = duckdb.connect(path)
+            # DuckDB's default limit is 80% of RAM; a cap keeps the run's peak memory flat in the
+            # size of the history (joins and aggregates spill to <db>.tmp beyond it).
+            limit = os.environ.get("MUSIC_ETL_DUCKDB_MEMORY_LIMIT", "512MB")
+            self._connection = duckdb.connect(path, config={"memory_limit": limit})
         except (OSError, duckdb.Error) as exc:
             raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
 
@@ -220,7 +225,7 @@ class PostgresWarehouse(Warehouse):
         try:
             yield self.session_class(self, connection)
         except BaseException:
-            connection.rollback()
+            _rollback_or_discard(connection)
             raise
         else:
             connection.commit()
@@ -229,6 +234,15 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _rollback_or_discard(connection: Any) -> None:
+    """Roll back; when the connection itself broke (server gone, backend terminated), drop it
+    from the pool instead, so a retry gets a new one and the original error is what is raised."""
+    try:
+        connection.rollback()
+    except Exception:  # noqa: BLE001 - the error that ended the transaction matters, not this
+        connection.invalidate()
 
 
 class RedshiftSession(PostgresSession):
@@ -270,8 +284,9 @@ _open: dict[tuple[str, str], Warehouse] = {}
 _open_lock = threading.Lock()
 
 
-def warehouse_for(url: str, schema: str) -> Warehouse:
+def warehouse_for(url: str | SecretStr, schema: str) -> Warehouse:
     """The process-wide connection for a URL (DuckDB allows one writer process per file)."""
+    url = reveal(url)  # RunSettings keeps a URL with a password as a SecretUrl
     with _open_lock:
         if (url, schema) not in _open:
             _open[(url, schema)] = open_warehouse(url, schema)
