@@ -27,8 +27,16 @@ class EmptyFile(ValueError):
 
 
 def max_file_bytes() -> int:
-    """Largest (decompressed) file accepted: hourly files are megabytes; a gzip bomb is not."""
-    return int(os.environ.get("MUSIC_ETL_MAX_FILE_BYTES", str(1 << 30)))
+    """Largest (decompressed) file accepted: hourly files are megabytes (about 6 MB for 140k
+    events); a gzip bomb or a runaway export is not, and each file is held in memory."""
+    return int(os.environ.get("MUSIC_ETL_MAX_FILE_BYTES", str(256 << 20)))
+
+
+def check_size(size: int) -> None:
+    """Refuse a file by its listed size, before reading a byte of it."""
+    limit = max_file_bytes()
+    if size > limit:
+        raise FileRejected(f"file is larger than {limit} bytes (MUSIC_ETL_MAX_FILE_BYTES)")
 
 
 def decompress(data: bytes, key: str) -> bytes:

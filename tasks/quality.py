@@ -17,7 +17,7 @@ from prefect import get_run_logger, task
 from tasks import data_docs, lake, transforms
 from tasks import warehouse_sql as sql
 from tasks.policies import PER_RUN_CACHE
-from tasks.csv_input import EmptyFile, FileRejected, read_csv_text
+from tasks.csv_input import EmptyFile, FileRejected, check_size, read_csv_text
 from tasks.models import (
     CatalogueSnapshot,
     FileCounts,
@@ -117,6 +117,11 @@ def future_cutoff(settings: RunSettings) -> pd.Timestamp:
     return pd.Timestamp(settings.started_at).tz_convert("UTC") + timedelta(days=1)
 
 
+def _read_source(store, source: SourceFile, required: list[str]) -> pa.Table:
+    check_size(source.size)  # a huge file is refused before it is read into memory
+    return read_csv_text(store.read_bytes(source.raw_key), source.key, required)
+
+
 @task(
     name="validate-stream-file",
     cache_policy=PER_RUN_CACHE,
@@ -131,7 +136,7 @@ def validate_stream_file(
     if not source.raw_key:
         return ValidatedFile(source=source, status="rejected", reason=VANISHED)
     try:
-        table = read_csv_text(store.read_bytes(source.raw_key), source.key, transforms.STREAM_COLUMNS)
+        table = _read_source(store, source, transforms.STREAM_COLUMNS)
     except EmptyFile as exc:
         return ValidatedFile(source=source, status="empty", reason=str(exc))
     except FileRejected as exc:
@@ -206,7 +211,7 @@ def _read_snapshot(
             settled[source] = ValidatedFile(source=source, status="rejected", reason=VANISHED)
             continue
         try:
-            table = read_csv_text(store.read_bytes(source.raw_key), source.key, required)
+            table = _read_source(store, source, required)
         except EmptyFile as exc:
             settled[source] = ValidatedFile(source=source, status="empty", reason=str(exc))
             continue

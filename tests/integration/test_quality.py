@@ -217,6 +217,9 @@ def test_hostile_files_are_rejected_and_the_run_completes(stores, monkeypatch):
                  + "\n3,A1,2026-11-27 10:00:00" + ",x" * 5000 + "\n")  # fmt: skip
     stores.write("streams/bomb.csv.gz", gzip.compress(header.encode() + b"0" * (300 * 1024 * 1024)))
     stores.write("streams/vanishing.csv", streams_csv([(2, "A2", "2026-11-27 10:00:00")]))
+    stores.write("streams/latin1.csv", (header + "1,Beyoncé,2026-11-27 10:00:00\n").encode("latin-1"))
+    stores.write("streams/unbalanced_quote.csv", header + '1,"A1,2026-11-27 10:00:00\n2,A2,x\n')
+    stores.write("streams/oversized.csv", header + "1,A1,2026-11-27 10:00:00\n" * 1_000_000)  # 25 MB
     original_copy = LocalStore.copy_from
 
     def copy_after_the_file_vanished(self, source, key, dest_key):
@@ -231,9 +234,13 @@ def test_hostile_files_are_rejected_and_the_run_completes(stores, monkeypatch):
     ledger = stores.ledger()
     assert ledger["streams/good.csv"][0] == "loaded"
     assert ledger["streams/many_columns.csv"][0] == "loaded"  # extra columns are only drift
-    for key in ("garbage.csv", "utf16.csv", "one_enormous_line.csv", "bomb.csv.gz", "vanishing.csv"):
+    hostile = ("garbage.csv", "utf16.csv", "latin1.csv", "unbalanced_quote.csv",
+               "one_enormous_line.csv", "bomb.csv.gz", "oversized.csv", "vanishing.csv")  # fmt: skip
+    for key in hostile:
         status, *_, reason = ledger[f"streams/{key}"]
         assert status == "rejected" and reason, (key, ledger[f"streams/{key}"])
     assert "vanished" in ledger["streams/vanishing.csv"][5]
     assert "expands beyond" in ledger["streams/bomb.csv.gz"][5]
+    assert "larger than" in ledger["streams/oversized.csv"][5]
+    assert "unbalanced quote" in ledger["streams/unbalanced_quote.csv"][5]
     assert summary.rows_loaded == 2

@@ -4,7 +4,7 @@ import gzip
 
 import pytest
 
-from tasks.csv_input import EmptyFile, FileRejected, read_csv_text
+from tasks.csv_input import EmptyFile, FileRejected, check_size, read_csv_text
 
 REQUIRED = ["user_id", "track_id", "listen_time"]
 HEADER = b"user_id,track_id,listen_time\n"
@@ -222,3 +222,10 @@ def test_gzip_bomb_is_refused_without_inflating_it(monkeypatch):
     bomb = gzip.compress(b"user_id,track_id,listen_time\n" + b"0" * (200 * 1024 * 1024))
     with pytest.raises(FileRejected, match="expands beyond 10485760 bytes"):
         read_csv_text(bomb, "streams/bomb.csv.gz", REQUIRED)
+
+
+def test_a_file_larger_than_the_cap_is_refused_by_its_size(monkeypatch):
+    monkeypatch.setenv("MUSIC_ETL_MAX_FILE_BYTES", "1000")
+    check_size(1000)
+    with pytest.raises(FileRejected, match="larger than 1000 bytes"):
+        check_size(1001)
