@@ -109,7 +109,8 @@ def count_reasons(reasons: pd.Series) -> tuple[tuple[str, int], ...]:
 
 
 @lru_cache(maxsize=8)
-def _lookup(lake_location: str, key: str) -> pa.Array:
+def known_ids(lake_location: str, key: str) -> pa.Array:
+    """The ids of a lookup written by `write_lookups` (cached: every file of a run reads it)."""
     return lake.read_parquet(open_store(lake_location), key).column(0).combine_chunks()
 
 
@@ -147,7 +148,7 @@ def validate_stream_file(
     # rows are the quarantine's row_number values.
     raw.index = pd.RangeIndex(1, len(raw) + 1)  # unnamed: GX then lists plain labels
     extra = tuple(name for name in raw.columns if name not in transforms.STREAM_COLUMNS)
-    frame = prepare_streams(raw, _lookup(settings.lake, tracks_key))
+    frame = prepare_streams(raw, known_ids(settings.lake, tracks_key))
     outcome = data_docs.runner(store).validate(
         "streams",
         frame,
@@ -157,7 +158,7 @@ def validate_stream_file(
     reasons = outcome.reasons
     quarantined = int(reasons.notna().sum())
     valid = frame.loc[reasons.isna()]
-    known_users = transforms.is_in(valid["user_id_int"], _lookup(settings.lake, users_key))
+    known_users = transforms.is_in(valid["user_id_int"], known_ids(settings.lake, users_key))
     unknown_users = int((~known_users).sum())
     counts = FileCounts(
         rows_read=len(frame),

@@ -21,8 +21,8 @@ from prefect import task
 from tasks import data_docs, lake, transforms
 from tasks import warehouse_sql as sql
 from tasks.models import RunSettings
-from tasks.quality import future_cutoff, prepare_streams
-from tasks.storage import ObjectStore, open_store
+from tasks.quality import future_cutoff, known_ids, prepare_streams
+from tasks.storage import open_store
 from tasks.warehouse import warehouse_for
 
 QUARANTINE_PREFIX = "quarantine/streams/"
@@ -95,10 +95,6 @@ def _run_key(settings: RunSettings, quarantine: QuarantineFile, kind: str) -> st
     return f"replay/{settings.flow_run_id}/{kind}/{quarantine.version_tag}.parquet"
 
 
-def _known_ids(store: ObjectStore, key: str) -> pd.Index:
-    return pd.Index(lake.read_parquet(store, key).column(0).to_pandas())
-
-
 @task(name="find-quarantined-stream-files")
 def find_quarantined_stream_files(settings: RunSettings) -> list[QuarantineFile]:
     """Stream quarantine files in the lake whose source version the ledger records as loaded.
@@ -128,7 +124,7 @@ def revalidate_quarantine(
     if raw.empty:
         return RevalidatedFile(quarantine)
 
-    frame = prepare_streams(raw, _known_ids(store, tracks_key))
+    frame = prepare_streams(raw, known_ids(settings.lake, tracks_key))
     outcome = data_docs.runner(store).validate(
         "streams",
         frame,
@@ -141,7 +137,9 @@ def revalidate_quarantine(
         quarantine,
         rows_revalidated=len(frame),
         rows_passed=len(passed),
-        rows_unknown_user=int((~passed["user_id_int"].isin(_known_ids(store, users_key))).sum()),
+        rows_unknown_user=int(
+            (~transforms.is_in(passed["user_id_int"], known_ids(settings.lake, users_key))).sum()
+        ),
         still_quarantined=tuple(sorted(Counter(reasons.dropna()).items())),
         docs_url=data_docs.publish_page(store, outcome.docs_url),
     )
