@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from flows.pipeline import resolve_locations
+from tasks.concurrency import per_file_runner
 from tasks.load import prepare_warehouse, recompute_kpis
 from tasks.models import RunSettings
 from tasks.quality import build_data_docs, write_lookups
@@ -23,7 +24,7 @@ from tasks.replay import (
 from tasks.warehouse import close_warehouses
 
 
-@flow(name="replay-quarantine", log_prints=True)
+@flow(name="replay-quarantine", log_prints=True, task_runner=per_file_runner())
 def replay_quarantine_flow(
     landing: str | None = None,
     lake: str | None = None,
