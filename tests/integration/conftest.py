@@ -7,6 +7,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import pytest
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -19,13 +20,41 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+TASK_RUN_RECORDER = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED"
+
+
+@contextmanager
+def prefect_server(*, task_run_recorder: bool):
+    """A temporary Prefect API for flow runs in this process.
+
+    Heartbeats only matter to a server watching for crashed runs; each flow run's exit waits up
+    to a second for the heartbeat thread, five flows per pipeline run. The task-run recorder
+    turns task-run events into rows; its SQLite writes stalled subflow creation by ~2 s, so flow
+    tests run twice as fast without it (the CLI's temporary server does the same,
+    music_etl/cli.py). Tests that read task runs from the API start a server with it.
+    """
+    previous = os.environ.get(TASK_RUN_RECORDER)
+    os.environ[TASK_RUN_RECORDER] = str(task_run_recorder).lower()  # read by the server process
+    try:
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            with prefect_test_harness(server_startup_timeout=120):
+                _restore(TASK_RUN_RECORDER, previous)  # servers started later decide for themselves
+                yield
+    finally:
+        _restore(TASK_RUN_RECORDER, previous)
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api():
-    # Heartbeats only matter to a server watching for crashed runs; each flow run's exit
-    # waits up to a second for the heartbeat thread, five flows per pipeline run.
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        with prefect_test_harness(server_startup_timeout=120):
-            yield
+    with prefect_server(task_run_recorder=False):
+        yield
 
 
 def _postgres_problem() -> str | None:

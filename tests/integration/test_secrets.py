@@ -19,7 +19,7 @@ from music_etl.cli import main as music_etl_main
 from tasks.blocks import WarehouseCredentials
 from tasks.data_docs import workspace
 from tasks.storage import open_store
-from tests.integration.conftest import POSTGRES_URL
+from tests.integration.conftest import POSTGRES_URL, prefect_server
 from tests.integration.test_idempotency import _write_abc
 from tests.integration.test_retries import restored_environ  # noqa: F401 - fixture
 from tests.integration.test_s3 import _upload_landing, s3, s3_endpoint  # noqa: F401 - fixtures
@@ -65,6 +65,13 @@ class _Everything(logging.Handler):
 
     def emit(self, record):
         self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_api_recording_task_runs():
+    """This test reads every task run back from the API: a server that records them."""
+    with prefect_server(task_run_recorder=True):
+        yield
 
 
 @pytest.fixture
