@@ -131,6 +131,15 @@ def _preflight(landing: str, lake: str, warehouse_url: str, schema: str) -> None
     open_store(lake, create=True)
 
 
+def _replay_preflight(landing: str, lake: str, warehouse_url: str, schema: str) -> None:
+    """A replay reads only the lake (the quarantine lives there) and the warehouse."""
+    from tasks.storage import open_store
+    from tasks.warehouse import open_warehouse
+
+    open_store(lake)
+    open_warehouse(warehouse_url, schema).close()
+
+
 def _local_run_settings():
     """Settings for a run on Prefect's temporary server (no PREFECT_API_URL), which nobody
     watches and which lives only as long as the command:
@@ -156,35 +165,29 @@ def _local_run_settings():
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
-def _run(args: argparse.Namespace) -> int:
-    from flows.pipeline import music_etl_pipeline, resolve_locations
+def _run_flow(flow, title: str, args: argparse.Namespace, preflight, **parameters) -> int:
+    """Resolve the locations, fail fast (exit 2) on ones that cannot work, run the flow with
+    the local settings and report: exit 1 with one line if it failed, else its summary."""
+    from flows.pipeline import resolve_locations
     from tasks.secrets import warehouse_parameter
     from tasks.storage import StorageError
     from tasks.warehouse import WarehouseError
 
     landing, lake, warehouse = resolve_locations(args.landing, args.lake, args.warehouse)
     try:
-        _preflight(landing, lake, warehouse, args.schema)
+        preflight(landing, lake, warehouse, args.schema)
     except (StorageError, WarehouseError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
 
     with _local_run_settings():
-        state = music_etl_pipeline(
+        state = flow(
             landing=landing,
             lake=lake,
             warehouse=warehouse_parameter(warehouse),  # a password never becomes a parameter
             warehouse_schema=args.schema,
-            max_files=args.max_files,
-            max_invalid_fraction=args.max_invalid_fraction,
-            file_keys=args.file_keys,
-            force_reingest=args.force_reingest,
             return_state=True,
+            **parameters,
         )
-    return _report(state, "music-etl run summary")
-
-
-def _report(state, title: str) -> int:
-    """Exit 1 with one line when the flow run failed; else print its summary."""
     if not state.is_completed():
         try:
             state.result()
@@ -196,29 +199,27 @@ def _report(state, title: str) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from flows.pipeline import music_etl_pipeline
+
+    return _run_flow(
+        music_etl_pipeline,
+        "music-etl run summary",
+        args,
+        _preflight,
+        max_files=args.max_files,
+        max_invalid_fraction=args.max_invalid_fraction,
+        file_keys=args.file_keys,
+        force_reingest=args.force_reingest,
+    )
+
+
 def _replay(args: argparse.Namespace) -> int:
-    from flows.pipeline import resolve_locations
     from flows.replay import replay_quarantine_flow
-    from tasks.secrets import warehouse_parameter
-    from tasks.storage import StorageError, open_store
-    from tasks.warehouse import WarehouseError, open_warehouse
 
-    landing, lake, warehouse = resolve_locations(args.landing, args.lake, args.warehouse)
-    try:
-        open_store(lake)  # the quarantine lives there: a missing lake is a wrong path
-        open_warehouse(warehouse, args.schema).close()
-    except (StorageError, WarehouseError) as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
-
-    with _local_run_settings():
-        state = replay_quarantine_flow(
-            landing=landing,
-            lake=lake,
-            warehouse=warehouse_parameter(warehouse),  # a password never becomes a parameter
-            warehouse_schema=args.schema,
-            return_state=True,
-        )
-    return _report(state, "music-etl replay-quarantine summary")
+    return _run_flow(
+        replay_quarantine_flow, "music-etl replay-quarantine summary", args, _replay_preflight
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
