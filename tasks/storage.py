@@ -98,6 +98,8 @@ def _listed(root: Path, paths: list[Path]) -> list[tuple[Path, str, int]]:
         )
         known = {path: (stamp, digest) for path, stamp, digest in rows}
     except (OSError, sqlite3.Error):
+        if connection is not None:
+            connection.close()
         connection = None  # no cache: hash everything
     listed, fresh = [], []
     for path, (stamp, size) in stamps.items():
