@@ -21,7 +21,7 @@ def extract_flow(
     settings: RunSettings, max_files: int | None = None, file_keys: list[str] | None = None
 ) -> ExtractResult:
     logger = get_run_logger()
-    listing = list_landing(settings, "streams")
+    listing, not_read = list_landing(settings, "streams")
     new, skipped = select_new_files(
         listing,
         ledger_versions(settings, "streams"),
@@ -36,7 +36,9 @@ def extract_flow(
 
     catalogues: list[CatalogueSnapshot] = []
     for dataset in ("songs", "users"):
-        snapshot = catalogue_snapshot(dataset, list_landing(settings, dataset))
+        files, catalogue_not_read = list_landing(settings, dataset)
+        not_read += catalogue_not_read
+        snapshot = catalogue_snapshot(dataset, files)
         if not snapshot.files:
             logger.warning("no %s catalogue files in the landing zone", dataset)
             continue
@@ -46,7 +48,12 @@ def extract_flow(
         catalogues.append(CatalogueSnapshot(dataset=dataset, files=tuple(copies)))
         logger.info("%s catalogue changed: %d file(s) to reload", dataset, len(copies))
 
+    for entry in not_read:
+        logger.warning("not read: %s (%s)", entry.key, entry.reason)
     streams = copy_to_lake.map(settings, new, "streams").result() if new else []
     return ExtractResult(
-        stream_files=tuple(streams), catalogues=tuple(catalogues), skipped_files=skipped
+        stream_files=tuple(streams),
+        catalogues=tuple(catalogues),
+        skipped_files=skipped,
+        skipped_entries=tuple(not_read),
     )

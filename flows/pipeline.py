@@ -100,7 +100,7 @@ def music_etl_pipeline(
         close_warehouses()
 
     catalogue_files = [f for c in catalogues for f in c.files]
-    summary = summarise(loaded, validated, catalogues, kpis, docs, extracted.skipped_files)
+    summary = summarise(loaded, validated, catalogues, kpis, docs, extracted)
     rows = file_rows(catalogue_files + validated, loaded)
     publish_artifacts(rows, summary)
     logger = get_run_logger()

@@ -1,16 +1,21 @@
 """Where Great Expectations works and where its Data Docs site is published.
 
-GX needs local folders. On a local lake they live inside it (`gx/`, `data_docs/`), so the site is
-the lake's own. On an S3 lake GX works in a local temporary folder and every rendered page is
-uploaded to the lake's `data_docs/` prefix with its content type; links then point there (or to
-`MUSIC_ETL_DATA_DOCS_URL`, e.g. a CloudFront or S3 website address serving that prefix).
+GX keeps file stores that are not safe to share between processes: two runs on one lake used to
+meet in one GX project and one of them failed (`CheckpointRelatedResourcesFreshnessError`). So
+every process works in a GX project of its own, in a temporary folder, with the suites from
+`expectations/`; only the rendered site is shared: each page is published to the lake's
+`data_docs/` prefix as it is rendered (copied on a local lake, uploaded with its content type to
+S3), and the index once per run. Links point at the published copies (on S3 at
+`MUSIC_ETL_DATA_DOCS_URL` when set, e.g. a CloudFront address serving that prefix).
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import mimetypes
 import os
+import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -23,51 +28,57 @@ DOCS_PREFIX = "data_docs"
 
 
 def workspace(store: ObjectStore) -> tuple[Path, Path]:
-    """(GX project folder, Data Docs site folder), both local."""
-    root = store.local_path("")
-    if root is None:
-        digest = hashlib.sha256(store.location.encode()).hexdigest()[:16]
-        root = _process_scratch() / digest
+    """(GX project folder, local Data Docs site folder) of this process for the lake."""
+    root = _process_scratch() / hashlib.sha256(store.location.encode()).hexdigest()[:16]
     return root / "gx", root / DOCS_PREFIX
 
 
 @cache
 def _process_scratch() -> Path:
     """A scratch folder of this process (a container's run), never shared with another."""
-    return Path(tempfile.mkdtemp(prefix="music-etl-gx-"))
+    path = Path(tempfile.mkdtemp(prefix="music-etl-gx-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def runner(store: ObjectStore) -> SuiteRunner:
     return suite_runner(*workspace(store))
 
 
-def _public_base(store: ObjectStore) -> str:
+def _public_url(store: ObjectStore, relative: str) -> str:
+    key = f"{DOCS_PREFIX}/{relative}"
+    path = store.local_path(key)
+    if path is not None:
+        return path.as_uri()
     configured = os.environ.get("MUSIC_ETL_DATA_DOCS_URL")
     if configured:
-        return configured.rstrip("/")
-    return store.http_url(DOCS_PREFIX)
+        return f"{configured.rstrip('/')}/{quote(relative)}"
+    return store.http_url(key)
 
 
-def _upload(store: ObjectStore, docs_dir: Path, path: Path) -> str:
+def _publish(store: ObjectStore, docs_dir: Path, path: Path) -> str:
     relative = path.relative_to(docs_dir).as_posix()
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     store.write_file(f"{DOCS_PREFIX}/{relative}", path, content_type)
-    return f"{_public_base(store)}/{quote(relative)}"
+    return _public_url(store, relative)
 
 
 def publish_page(store: ObjectStore, local_url: str) -> str:
-    """Upload one rendered page (remote lakes) and return the URL people should open."""
-    if not local_url or store.local_path("") is not None:
+    """Publish one rendered page to the lake and return the URL people should open."""
+    if not local_url:
         return local_url
     _, docs_dir = workspace(store)
-    return _upload(store, docs_dir, Path(unquote(urlparse(local_url).path)))
+    return _publish(store, docs_dir, Path(unquote(urlparse(local_url).path)))
 
 
 def publish_site(store: ObjectStore, index_url: str) -> str:
-    """Upload the whole local site (index, suite pages, assets) and return the index URL."""
-    if not index_url or store.local_path("") is not None:
+    """Publish the site this process rendered (index, suite pages, assets); return the index
+    URL. Pages of other runs already in the lake stay; the index lists this run's validations."""
+    if not index_url:
         return index_url
     _, docs_dir = workspace(store)
+    validations = docs_dir / "validations"  # published one by one as they were rendered
     for path in sorted(p for p in docs_dir.rglob("*") if p.is_file()):
-        _upload(store, docs_dir, path)
-    return f"{_public_base(store)}/index.html"
+        if validations not in path.parents:
+            _publish(store, docs_dir, path)
+    return _public_url(store, "index.html")

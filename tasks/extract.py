@@ -8,15 +8,30 @@ from tasks import lake
 from tasks import warehouse_sql as sql
 from tasks.policies import IO_RETRIES, PER_RUN_CACHE
 from tasks.models import CatalogueSnapshot, RunSettings, SourceFile
-from tasks.storage import ObjectInfo, ObjectMissing, open_store
+from tasks.storage import Listing, ObjectInfo, ObjectMissing, SkippedEntry, open_store
 from tasks.warehouse import warehouse_for
 
 STREAM_SUFFIXES = (".csv", ".csv.gz")
+MAX_KEY_BYTES = 1024  # the ledger's source_key is VARCHAR(1024), counted in bytes on Redshift
 
 
 def is_csv_file(key: str) -> bool:
     name = key.rsplit("/", 1)[-1]
     return key.lower().endswith(STREAM_SUFFIXES) and not name.startswith(".")
+
+
+def readable_files(listing: Listing) -> tuple[list[ObjectInfo], list[SkippedEntry]]:
+    """The CSV files of a landing listing, and every entry left out with why (SPEC §6: the
+    summary says what was skipped, nothing is ignored silently)."""
+    files, skipped = [], list(listing.skipped)
+    for info in listing.objects:
+        if not is_csv_file(info.key):
+            skipped.append(SkippedEntry(info.key, "not a .csv or .csv.gz file"))
+        elif len(info.key.encode()) > MAX_KEY_BYTES:
+            skipped.append(SkippedEntry(info.key[:200] + "…", f"key longer than {MAX_KEY_BYTES} bytes"))
+        else:
+            files.append(info)
+    return files, sorted(skipped)
 
 
 def select_new_files(
@@ -41,8 +56,9 @@ def select_new_files(
 
 
 @task(name="list-landing", **IO_RETRIES)
-def list_landing(settings: RunSettings, prefix: str) -> list[ObjectInfo]:
-    return open_store(settings.landing).list(prefix)
+def list_landing(settings: RunSettings, prefix: str) -> tuple[list[ObjectInfo], list[SkippedEntry]]:
+    """The prefix's CSV files, and the entries not read (links, hidden, not CSV) with why."""
+    return readable_files(open_store(settings.landing).scan(prefix))
 
 
 @task(name="read-ledger", **IO_RETRIES)

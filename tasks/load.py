@@ -68,7 +68,7 @@ def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> Loa
     source = validated.source
     warehouse = warehouse_for(settings.warehouse, settings.schema)
     with warehouse.transaction() as session:
-        session.lock_ledger()
+        session.lock_writers()
         identity = {"source_key": source.key, "etag": source.etag}
         if session.query(sql.LEDGER_HAS_VERSION, identity):
             if not settings.force_reingest:
@@ -113,7 +113,7 @@ def load_catalogue(settings: RunSettings, catalogue: TransformedCatalogue) -> li
     now = _now()
     results = []
     with warehouse.transaction() as session:
-        session.lock_ledger()
+        session.lock_writers()
         if catalogue.rows_key is not None:
             _stage_catalogue(session, settings, catalogue)
             if snapshot.dataset == "songs":
@@ -155,6 +155,9 @@ def recompute_kpis(settings: RunSettings) -> dict[str, int]:
     """Delete and rebuild the KPI rows of every pending hour (and its date) in one transaction."""
     warehouse = warehouse_for(settings.warehouse, settings.schema)
     with warehouse.transaction() as session:
+        # Under the writer lock: two runs recomputing the same hours at once each deleted the
+        # rows the other had not committed yet, then both inserted theirs (every row twice).
+        session.lock_writers()
         session.execute(sql.DROP_PENDING_SNAPSHOT)
         session.execute(sql.SNAPSHOT_PENDING)
         hours = session.query("SELECT COUNT(*) FROM kpi_hours")[0][0]

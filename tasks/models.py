@@ -6,12 +6,28 @@ They are what Prefect persists as task results, so a retried run resumes from th
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import SecretStr
 
 from tasks.secrets import hide_password
+from tasks.storage import SkippedEntry
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+REASON_LIMIT = 1000  # characters: at most 4000 UTF-8 bytes, inside the ledger's VARCHAR(4096)
+
+
+def printable(text: str | None, limit: int = REASON_LIMIT) -> str | None:
+    """Text as every warehouse and the Prefect API can store it: control characters and lone
+    surrogates escaped as \\xNN (PostgreSQL refuses a NUL outright), at most `limit` characters.
+    For reasons and names taken from file contents; the raw bytes stay in the lake."""
+    if text is None:
+        return None
+    escaped = _UNSAFE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class ExtractResult:
     stream_files: tuple[SourceFile, ...]
     catalogues: tuple[CatalogueSnapshot, ...]  # only those that changed since the last load
     skipped_files: int  # stream files already in the ledger
+    skipped_entries: tuple[SkippedEntry, ...] = ()  # landing entries not read, with why
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,7 @@ class FileCounts:
     rows_quarantined: int = 0
     rows_unknown_user: int = 0
     quarantine_by_reason: tuple[tuple[str, int], ...] = ()
+    warnings: tuple[tuple[str, int], ...] = ()  # kept rows with an unreadable optional value
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,11 @@ class ValidatedFile:
     validated_key: str | None = None  # lake Parquet of valid rows with parsed columns
     quarantine_key: str | None = None
     docs_url: str | None = None
+
+    def __post_init__(self) -> None:
+        # Reasons quote file contents (a parser's message, a header): keep them storable.
+        object.__setattr__(self, "reason", printable(self.reason))
+        object.__setattr__(self, "extra_columns", tuple(printable(c, 200) for c in self.extra_columns))
 
 
 @dataclass(frozen=True)
@@ -121,3 +144,6 @@ class LoadedFile:
     rows_quarantined: int
     rows_duplicate: int
     reason: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", printable(self.reason))

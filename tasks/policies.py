@@ -81,6 +81,18 @@ def is_transient(exc: BaseException) -> bool:
     return _is_transient_s3(exc) or _is_dropped_connection(exc)
 
 
+def is_the_files_fault(exc: BaseException) -> bool:
+    """A failure inside one file's own work (reading, checking, transforming its rows) that
+    the other files would not meet: that file is rejected and the run goes on. Storage,
+    warehouse, operating-system and transient failures belong to the run, and fail or retry it."""
+    from tasks.storage import StorageError
+    from tasks.warehouse import WarehouseError
+
+    if isinstance(exc, (StorageError, WarehouseError, OSError)):
+        return False
+    return not is_transient(exc)
+
+
 def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect's retry_condition_fn: retry only what `is_transient` calls transient."""
     try:

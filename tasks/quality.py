@@ -16,7 +16,7 @@ from prefect import get_run_logger, task
 
 from tasks import data_docs, lake, transforms
 from tasks import warehouse_sql as sql
-from tasks.policies import PER_RUN_CACHE
+from tasks.policies import PER_RUN_CACHE, is_the_files_fault
 from tasks.csv_input import EmptyFile, FileRejected, check_size, read_csv_text
 from tasks.models import (
     CatalogueSnapshot,
@@ -83,7 +83,17 @@ def prepare_songs(raw: pd.DataFrame) -> pd.DataFrame:
 def prepare_users(raw: pd.DataFrame) -> pd.DataFrame:
     frame = _trimmed(raw, transforms.USER_COLUMNS)
     frame["user_id_int"] = transforms.parse_positive_int(raw["user_id"])
+    # Not a quarantine rule: an unparseable created_at is stored as NULL and counted as a warning.
+    frame["created_at_utc"] = transforms.parse_created_at(frame["created_at"])
     return _with_byte_lengths(frame, "stage_users")
+
+
+def catalogue_warnings(dataset: str, rows: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """Kept rows with a value stored as NULL because it could not be read (SPEC §2)."""
+    if dataset != "users":
+        return ()
+    unreadable = int((rows["created_at"].notna() & rows["created_at_utc"].isna()).sum())
+    return (("invalid_created_at", unreadable),) if unreadable else ()
 
 
 _QUARANTINE_META = ("source_file", "row_number", "reason")
@@ -132,7 +142,21 @@ def _read_source(store, source: SourceFile, required: list[str]) -> pa.Table:
 def validate_stream_file(
     settings: RunSettings, source: SourceFile, tracks_key: str, users_key: str
 ) -> ValidatedFile:
-    """Validate one stream file with the streams suite; write valid rows and quarantine."""
+    """Validate one stream file with the streams suite; write valid rows and quarantine.
+    A failure of this file's own work rejects the file; the run goes on with the others."""
+    try:
+        return _validate_stream_file(settings, source, tracks_key, users_key)
+    except Exception as exc:
+        if not is_the_files_fault(exc):
+            raise
+        reason = f"validation failed: {type(exc).__name__}: {exc}"
+        get_run_logger().warning("%s rejected: %s", source.key, reason)
+        return ValidatedFile(source=source, status="rejected", reason=reason)
+
+
+def _validate_stream_file(
+    settings: RunSettings, source: SourceFile, tracks_key: str, users_key: str
+) -> ValidatedFile:
     store = open_store(settings.lake)
     if not source.raw_key:
         return ValidatedFile(source=source, status="rejected", reason=VANISHED)
@@ -274,6 +298,7 @@ def validate_catalogue(settings: RunSettings, snapshot: CatalogueSnapshot) -> Va
             rows_valid=int(mine.sum()) - failed - duplicates,
             rows_quarantined=failed,
             quarantine_by_reason=count_reasons(file_reasons),
+            warnings=catalogue_warnings(dataset, frame[mine & reasons.isna()]),
         )
         per_file.append(
             ValidatedFile(source=source, status="valid", counts=counts, docs_url=page)

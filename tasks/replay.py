@@ -180,7 +180,7 @@ def load_replayed_rows(settings: RunSettings, revalidated: RevalidatedFile) -> R
     warehouse = warehouse_for(settings.warehouse, settings.schema)
     now = _now()
     with warehouse.transaction() as session:
-        session.lock_ledger()
+        session.lock_writers()
         session.stage("stage_events", store, revalidated.events_key)
         inserted = session.execute(sql.INSERT_NEW_EVENTS, {"loaded_at": now})
         session.execute(sql.MARK_EVENT_HOURS_PENDING)

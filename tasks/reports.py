@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from tasks.models import LoadedFile, ValidatedCatalogue, ValidatedFile
+from tasks.models import ExtractResult, LoadedFile, ValidatedCatalogue, ValidatedFile
 
 
 @dataclass(frozen=True)
 class RunSummary:
+    """What a run did, in numbers each found in the lake or the ledger."""
+
     files_by_status: dict[str, int]
     rows_loaded: int
-    rows_quarantined: int
+    rows_quarantined: int  # rows of loaded files, as written to quarantine/streams/
     rows_duplicate: int
     rows_unknown_user: int
     kpi_hours_recomputed: int
@@ -24,18 +26,33 @@ class RunSummary:
     data_docs: str
     files_skipped: int = 0
     catalogues: dict[str, str] = field(default_factory=dict)  # dataset -> what happened
+    rows_in_rejected_files: int = 0  # nothing of a rejected file is loaded or quarantined
+    skipped_entries: tuple[tuple[str, str], ...] = ()  # (key, why) not read from the landing
+    warnings: dict[str, int] = field(default_factory=dict)  # catalogue values stored as NULL
 
     def lines(self) -> list[str]:
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.files_by_status.items())) or "none"
-        lines = [
-            f"stream files: {statuses} ({self.files_skipped} already ingested, skipped)",
+        lines = [f"stream files: {statuses} ({self.files_skipped} already ingested, skipped)"]
+        if self.skipped_entries:
+            shown = "; ".join(f"{key}: {why}" for key, why in self.skipped_entries[:10])
+            more = len(self.skipped_entries) - 10
+            lines.append(
+                f"entries not read: {len(self.skipped_entries)} ({shown}"
+                + (f"; and {more} more" if more > 0 else "") + ")"
+            )
+        lines += [
             f"rows loaded: {self.rows_loaded}",
-            f"rows quarantined: {self.rows_quarantined}",
+            f"rows quarantined: {self.rows_quarantined} (in the lake's quarantine/streams/)",
+            f"rows in rejected files: {self.rows_in_rejected_files}",
             f"duplicates: {self.rows_duplicate}",
             f"unknown users (kept, warning): {self.rows_unknown_user}",
-            f"KPI rows written: {self.hourly_kpi_rows} hourly, {self.genre_kpi_rows} genre "
-            f"({self.kpi_hours_recomputed} hours recomputed)",
         ]
+        for warning, rows in sorted(self.warnings.items()):
+            lines.append(f"{warning} (stored as NULL, warning): {rows}")
+        lines.append(
+            f"KPI rows written: {self.hourly_kpi_rows} hourly, {self.genre_kpi_rows} genre "
+            f"({self.kpi_hours_recomputed} hours recomputed)"
+        )
         for dataset, what in sorted(self.catalogues.items()):
             lines.append(f"{dataset} catalogue: {what}")
         lines.append(f"Data Docs: {self.data_docs or 'no validation this run'}")
@@ -48,20 +65,27 @@ def summarise(
     catalogues: list[ValidatedCatalogue],
     kpis: dict[str, int],
     data_docs: str,
-    files_skipped: int,
+    extracted: ExtractResult,
 ) -> RunSummary:
     streams = [f for f in loaded if f.source.dataset == "streams"]
+    warnings: Counter[str] = Counter()
+    for catalogue in catalogues:
+        for file in catalogue.files:
+            warnings.update(dict(file.counts.warnings))
     return RunSummary(
         files_by_status=dict(Counter(f.status for f in streams)),
         rows_loaded=sum(f.rows_loaded for f in streams),
-        rows_quarantined=sum(f.rows_quarantined for f in streams),
+        rows_quarantined=sum(f.rows_quarantined for f in streams if f.status == "loaded"),
+        rows_in_rejected_files=sum(f.rows_read for f in streams if f.status == "rejected"),
         rows_duplicate=sum(f.rows_duplicate for f in streams),
         rows_unknown_user=sum(v.counts.rows_unknown_user for v in validated if v.status == "valid"),
         kpi_hours_recomputed=kpis.get("hours_recomputed", 0),
         hourly_kpi_rows=kpis.get("hourly_rows", 0),
         genre_kpi_rows=kpis.get("genre_rows", 0),
         data_docs=data_docs,
-        files_skipped=files_skipped,
+        files_skipped=extracted.skipped_files,
+        skipped_entries=tuple((entry.key, entry.reason) for entry in extracted.skipped_entries),
+        warnings=dict(warnings),
         catalogues={
             c.snapshot.dataset: (
                 f"reloaded {len(c.snapshot.files)} file(s), "

@@ -11,7 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tasks.storage import ObjectInfo, ObjectMissing, ObjectStore, StorageError
+from tasks.storage import (
+    HIDDEN,
+    Listing,
+    ObjectInfo,
+    ObjectMissing,
+    ObjectStore,
+    SkippedEntry,
+    StorageError,
+)
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _PERMANENT = {
@@ -41,7 +49,7 @@ def load_bucket(location: str) -> Any:
     return S3Bucket(bucket_name=bucket, bucket_folder=prefix.strip("/"), credentials=AwsCredentials())
 
 
-def s3_client(credentials: Any) -> Any:
+def s3_client(credentials: Any, max_attempts: int | None = None) -> Any:
     """The block's S3 client, retrying 5xx, throttling and network errors with botocore's
     standard mode (exponential backoff with jitter, 5 attempts) unless the block's client
     config or AWS_RETRY_MODE / AWS_MAX_ATTEMPTS say otherwise. Per request is the right
@@ -55,10 +63,16 @@ def s3_client(credentials: Any) -> Any:
     if getattr(credentials, "region_name", None):
         override["region_name"] = credentials.region_name
     config = override.get("config")
+    # Timeouts per request: an endpoint that accepts connections and never answers must not
+    # hang the run (botocore waits 60 s per attempt by default). The block's config wins.
+    ours = Config(
+        connect_timeout=float(os.environ.get("MUSIC_ETL_S3_CONNECT_TIMEOUT", "10")),
+        read_timeout=float(os.environ.get("MUSIC_ETL_S3_READ_TIMEOUT", "30")),
+    )
     if not (config and config.retries) and not os.environ.get("AWS_RETRY_MODE"):
-        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or 5)
-        standard = Config(retries={"mode": "standard", "total_max_attempts": attempts})
-        override["config"] = standard.merge(config) if config else standard
+        attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or 5)
+        ours = ours.merge(Config(retries={"mode": "standard", "total_max_attempts": attempts}))
+    override["config"] = ours.merge(config) if config else ours
     return credentials.get_boto3_session().client(service_name="s3", **override)
 
 
@@ -96,31 +110,44 @@ class S3Store:
         return exc  # transient (throttling, 5xx, network): let the task retry it
 
     def _check_bucket(self) -> None:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
+        # Two attempts only: a location that does not answer fails the run at its start
+        # within a minute; requests during the run get the full retry budget.
         try:
-            self._client.head_bucket(Bucket=self.bucket_name)
+            s3_client(self.bucket.credentials, max_attempts=2).head_bucket(Bucket=self.bucket_name)
         except Exception as exc:  # noqa: BLE001 - translated below
             code = _error_code(exc)
             if code in {"404", "NoSuchBucket", "NotFound"}:
                 raise StorageError(f"bucket {self.bucket_name!r} does not exist") from exc
+            if isinstance(exc, BotoConnectionError):  # refused, timed out, no route
+                raise StorageError(f"{self.location}: cannot reach S3: {exc}") from exc
             raise self._translate(exc, f"opening bucket {self.bucket_name!r}") from exc
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
+    def scan(self, prefix: str) -> Listing:
+        """Objects under the prefix (a folder: `streams` does not match `streams-old/`); keys
+        with a hidden segment (a name starting with a dot) are skipped, folder markers ignored."""
         paginator = self._client.get_paginator("list_objects_v2")
-        found = []
+        found, skipped = [], []
         base = f"{self.prefix}/" if self.prefix else ""
+        folder = prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
         try:
-            for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key(prefix)):
+            for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key(folder)):
                 for item in page.get("Contents", []):
-                    found.append(
-                        ObjectInfo(
-                            key=item["Key"].removeprefix(base),
-                            etag=item["ETag"].strip('"'),
-                            size=int(item["Size"]),
-                        )
-                    )
+                    key = item["Key"].removeprefix(base)
+                    if key.endswith("/"):
+                        continue
+                    if any(part.startswith(".") for part in key.removeprefix(folder).split("/")):
+                        skipped.append(SkippedEntry(key, HIDDEN))
+                        continue
+                    etag, size = item["ETag"].strip('"'), int(item["Size"])
+                    found.append(ObjectInfo(key=key, etag=etag, size=size))
         except Exception as exc:  # noqa: BLE001 - translated or re-raised
             raise self._translate(exc, f"listing {prefix}") from exc
-        return sorted(found)
+        return Listing(sorted(found), sorted(skipped))
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        return self.scan(prefix).objects
 
     def read_bytes(self, key: str) -> bytes:
         try:

@@ -35,14 +35,39 @@ class ObjectInfo:
     size: int
 
 
+@dataclass(frozen=True, order=True)
+class SkippedEntry:
+    """Something under a prefix that is deliberately not read, and why."""
+
+    key: str
+    reason: str
+
+
+SYMLINK = "symbolic link, not followed (it could lead outside the landing zone)"
+HIDDEN = "hidden (name starts with a dot)"
+NOT_REGULAR = "not a regular file (device, pipe or socket)"
+
+
+@dataclass(frozen=True)
+class Listing:
+    objects: list[ObjectInfo]
+    skipped: list[SkippedEntry]
+
+
 class ObjectStore(Protocol):
     location: str
+
+    def scan(self, prefix: str) -> Listing:
+        """Objects under the prefix (sorted by key, as S3 lists), and the entries not read."""
 
     def list(self, prefix: str) -> list[ObjectInfo]: ...
 
     def read_bytes(self, key: str) -> bytes: ...
 
     def write_bytes(self, key: str, data: bytes) -> None: ...
+
+    def write_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        """Store a local file's bytes under key (content type for browsers, where it applies)."""
 
     def copy_from(self, source: "ObjectStore", key: str, dest_key: str) -> None: ...
 
@@ -134,16 +159,36 @@ class LocalStore:
             raise StorageError(f"key {key!r} points outside {self.root}")
         return path
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        base = self._path(prefix)
-        if not base.exists():
-            return []
-        paths = [p for p in base.rglob("*") if p.is_file()]
+    def scan(self, prefix: str) -> Listing:
+        """Regular files under the prefix. Symbolic links are never followed (a link could lead
+        anywhere on the machine), nor are hidden entries or devices, pipes and sockets read (a
+        pipe would block the run): they are reported as skipped."""
+        self._path(prefix)  # refuses a prefix outside the root
+        base = self.root / prefix
+        skipped: list[SkippedEntry] = []
+        paths: list[Path] = []
+        pending = [base] if base.exists() or base.is_symlink() else []
+        while pending:
+            entry = pending.pop()
+            key = entry.relative_to(self.root).as_posix()
+            if entry.is_symlink():
+                skipped.append(SkippedEntry(key, SYMLINK))
+            elif entry != base and entry.name.startswith("."):
+                skipped.append(SkippedEntry(key, HIDDEN))
+            elif entry.is_dir():
+                pending.extend(entry.iterdir())
+            elif entry.is_file():
+                paths.append(entry)
+            else:
+                skipped.append(SkippedEntry(key, NOT_REGULAR))
         found = [
             ObjectInfo(key=path.relative_to(self.root).as_posix(), etag=digest, size=size)
             for path, digest, size in _listed(self.root, paths)
         ]
-        return sorted(found)  # by key string, as S3 lists
+        return Listing(sorted(found), sorted(skipped))  # by key string, as S3 lists
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        return self.scan(prefix).objects
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -155,22 +200,29 @@ class LocalStore:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a crash never leaves a half-written object behind.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
+
+    def write_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        self._copy_in(path, key)
 
     def copy_from(self, source: ObjectStore, key: str, dest_key: str) -> None:
         src_path = source.local_path(key)
         if src_path is None:
             self.write_bytes(dest_key, source.read_bytes(key))
             return
-        path = self._path(dest_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            shutil.copyfile(src_path, tmp)
+            self._copy_in(src_path, dest_key)
         except FileNotFoundError as exc:
             raise ObjectMissing(f"{key} vanished from {source.location}") from exc
+
+    def _copy_in(self, src_path: Path, key: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Copy then rename, so readers never see a half-written object.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        shutil.copyfile(src_path, tmp)
         tmp.replace(path)
 
     def exists(self, key: str) -> bool:

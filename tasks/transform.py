@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pyarrow as pa
-from prefect import task
+from prefect import get_run_logger, task
 
 from tasks import lake, transforms
-from tasks.policies import PER_RUN_CACHE
+from tasks.policies import PER_RUN_CACHE, is_the_files_fault
 from tasks.models import RunSettings, TransformedCatalogue, TransformedFile, ValidatedCatalogue, ValidatedFile
 from tasks.storage import open_store
 
@@ -40,7 +42,7 @@ def typed_songs(kept: pd.DataFrame) -> pd.DataFrame:
 
 
 def typed_users(kept: pd.DataFrame) -> pd.DataFrame:
-    created = transforms.parse_listen_time(kept["created_at"]).dt.tz_localize(None)
+    created = kept["created_at_utc"].dt.tz_localize(None)
     return pd.DataFrame(
         {
             "user_id": kept["user_id_int"].astype("int64"),
@@ -60,9 +62,22 @@ def typed_users(kept: pd.DataFrame) -> pd.DataFrame:
     task_run_name="transform {validated.source.key}",
 )
 def transform_stream_file(settings: RunSettings, validated: ValidatedFile) -> TransformedFile:
-    """Parse, normalise to UTC, bucket by hour and date, drop in-file duplicates."""
+    """Parse, normalise to UTC, bucket by hour and date, drop in-file duplicates. A failure of
+    this file's own work rejects the file; the run goes on with the others."""
     if validated.status != "valid" or validated.validated_key is None:
         return TransformedFile(validated=validated, events_key=None)
+    try:
+        return _transform_stream_file(settings, validated)
+    except Exception as exc:
+        if not is_the_files_fault(exc):
+            raise
+        reason = f"transformation failed: {type(exc).__name__}: {exc}"
+        get_run_logger().warning("%s rejected: %s", validated.source.key, reason)
+        rejected = replace(validated, status="rejected", reason=reason)
+        return TransformedFile(validated=rejected, events_key=None)
+
+
+def _transform_stream_file(settings: RunSettings, validated: ValidatedFile) -> TransformedFile:
     store = open_store(settings.lake)
     valid = lake.read_parquet(store, validated.validated_key).to_pandas()
     # In-file duplicates are dropped here; the load counts them with the cross-file ones.

@@ -28,39 +28,74 @@ USER_COLUMNS = ["user_id", "user_name", "user_age", "user_country", "created_at"
 _TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
-_INT_PATTERN = r"[+-]?[0-9]{1,18}"
+_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_SHORT_INT_PATTERN = r"[+-]?[0-9]{1,18}"  # always fits a signed 64-bit integer
+_INT_PATTERN = r"[+-]?[0-9]+"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# listen_time must be a real instant the warehouse can hold, from the Unix epoch on (SPEC §2).
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+_FIRST_TIMESTAMP = pd.Timestamp("0001-01-01", tz="UTC")  # the warehouses' TIMESTAMP range
+_LAST_TIMESTAMP = pd.Timestamp("9999-12-31 23:59:59.999999", tz="UTC")
 
 
 def strip_text(values: pd.Series) -> pd.Series:
-    """Trim surrounding whitespace; values that become empty are missing."""
-    stripped = values.astype("str").str.strip()
+    """Trim surrounding whitespace; values that become empty are missing. NUL characters go:
+    no warehouse can store them (PostgreSQL refuses them outright); quarantine keeps raw values."""
+    stripped = values.astype("str").str.replace("\x00", "", regex=False).str.strip()
     return stripped.where(stripped != "")
 
 
 def parse_int(values: pd.Series) -> pd.Series:
-    """Optionally signed integers of at most 18 digits (fits BIGINT); anything else is <NA>."""
+    """Optionally signed integers that fit BIGINT (signed 64-bit); anything else is <NA>."""
     text = strip_text(values)
-    digits = text.where(text.str.fullmatch(_INT_PATTERN).fillna(False).astype(bool))
-    digits = digits.str.removeprefix("+")  # Arrow's integer parser accepts only '-'
+    short = text.str.fullmatch(_SHORT_INT_PATTERN).fillna(False).astype(bool)
+    digits = text.where(short).str.removeprefix("+")  # Arrow's integer parser accepts only '-'
     # Arrow's cast is exact for 64-bit integers (pandas would go through float64 with nulls).
     numbers = pa.compute.cast(pa.array(digits, type=pa.string(), from_pandas=True), pa.int64())
     # set_axis keeps positions; building a Series with index= would realign by label.
-    return numbers.to_pandas(types_mapper=pd.ArrowDtype).astype("Int64").set_axis(values.index)
+    parsed = numbers.to_pandas(types_mapper=pd.ArrowDtype).astype("Int64").set_axis(values.index)
+    # 19 digits and more (or leading zeros) are rare: checked exactly, one by one.
+    long = text.str.fullmatch(_INT_PATTERN).fillna(False).astype(bool) & ~short
+    if long.any():
+        parsed[long] = [_int64_or_na(value) for value in text[long]]
+    return parsed
+
+
+def _int64_or_na(text: str) -> object:
+    if len(text.lstrip("+-0")) > 19:
+        return pd.NA
+    number = int(text)
+    return number if _INT64_MIN <= number <= _INT64_MAX else pd.NA
 
 
 def parse_positive_int(values: pd.Series) -> pd.Series:
-    """Integers > 0 written as digits only (no sign, fraction or exponent); else <NA>."""
+    """Integers > 0 written as digits only (no sign, fraction or exponent) that fit a signed
+    64-bit integer (at most 9223372036854775807); else <NA>."""
     text = strip_text(values)
     parsed = parse_int(text.where(text.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)))
     return parsed.where(parsed > 0)
 
 
-def parse_listen_time(values: pd.Series) -> pd.Series:
-    """Parse listen_time to tz-aware UTC; no zone means UTC; unparseable values become NaT."""
-    text = strip_text(values)
+def _parse_timestamp(text: pd.Series) -> pd.Series:
     well_formed = text.str.fullmatch(_TIMESTAMP_PATTERN).fillna(False).astype(bool)
     parsed = pd.to_datetime(text.where(well_formed), format="ISO8601", utc=True, errors="coerce")
     return parsed.astype("datetime64[us, UTC]")
+
+
+def parse_listen_time(values: pd.Series) -> pd.Series:
+    """Parse listen_time to tz-aware UTC; no zone means UTC. Values that do not parse, or fall
+    before 1970-01-01T00:00:00Z or beyond year 9999 (no warehouse date), become NaT."""
+    parsed = _parse_timestamp(strip_text(values))
+    return parsed.where((parsed >= _EPOCH) & (parsed <= _LAST_TIMESTAMP))
+
+
+def parse_created_at(values: pd.Series) -> pd.Series:
+    """users.created_at: the listen_time formats, or a date alone (midnight UTC); NaT for
+    anything else or outside the warehouses' TIMESTAMP range (years 1 to 9999)."""
+    text = strip_text(values)
+    date_only = text.str.fullmatch(_DATE_PATTERN).fillna(False).astype(bool)
+    parsed = _parse_timestamp(text.where(~date_only, text + " 00:00:00"))
+    return parsed.where((parsed >= _FIRST_TIMESTAMP) & (parsed <= _LAST_TIMESTAMP))
 
 
 def is_in(values: pd.Series, known: pa.Array | pd.Index) -> pd.Series:

@@ -7,10 +7,13 @@ an Arrow table into a staging table, and which collation gives code-point orderi
 
 from __future__ import annotations
 
+import hashlib
 import io
+import logging
 import os
 import re
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +29,25 @@ from tasks.lake import read_parquet
 from tasks.secrets import reveal
 from tasks.storage import ObjectStore
 
+_log = logging.getLogger("music_etl.warehouse")
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def duckdb_lock_wait() -> float:
+    """Seconds a run waits for another process to release a DuckDB file before giving up."""
+    return float(os.environ.get("MUSIC_ETL_DUCKDB_LOCK_WAIT", "120"))
+
+
+def connect_timeout() -> int:
+    """Seconds to establish a PostgreSQL/Redshift connection (a server that accepts the TCP
+    connection and never answers would otherwise hang the run forever)."""
+    return int(os.environ.get("MUSIC_ETL_WAREHOUSE_CONNECT_TIMEOUT", "30"))
+
+
+def statement_timeout() -> int:
+    """Seconds any one PostgreSQL/Redshift statement may run (0: no limit)."""
+    return int(os.environ.get("MUSIC_ETL_WAREHOUSE_STATEMENT_TIMEOUT", "1800"))
 
 
 class WarehouseError(RuntimeError):
@@ -72,11 +92,12 @@ class Session(ABC):
     @abstractmethod
     def _bulk_load(self, name: str, store: ObjectStore, key: str, columns: list[str]) -> None: ...
 
-    def lock_ledger(self) -> None:
-        """Serialise file loads across concurrent runs, for the rest of this transaction."""
-        statement = sql.LOCK_LEDGER.get(self.warehouse.dialect)
+    def lock_writers(self) -> None:
+        """Wait for, then hold until this transaction ends, the schema's writer lock: loads,
+        replays and KPI recomputation of concurrent runs take turns (sql.WRITER_LOCK)."""
+        statement = sql.WRITER_LOCK.get(self.warehouse.dialect)
         if statement:
-            self.execute(statement)
+            self.execute(statement, {"lock_key": self.warehouse.lock_key})
 
     def run_all(self, statements: list[str], params: dict[str, Any] | None = None) -> None:
         for statement in statements:
@@ -93,6 +114,9 @@ class Warehouse(ABC):
             raise WarehouseError(f"schema name {schema!r} must be lower-case letters, digits, _")
         self.schema = schema
         self.quoted_schema = f'"{schema}"'
+        # The advisory lock's id on PostgreSQL: one per schema, stable across processes.
+        digest = hashlib.sha256(f"music-etl:{schema}".encode()).digest()
+        self.lock_key = int.from_bytes(digest[:8], "big", signed=True)
 
     @abstractmethod
     @contextmanager
@@ -102,9 +126,16 @@ class Warehouse(ABC):
     def close(self) -> None: ...
 
     def ensure_schema(self) -> None:
-        """Create the schema and tables if missing; safe to run on every run."""
+        """Create the schema, tables and KPI keys if missing; safe to run on every run, and by
+        concurrent runs (on PostgreSQL the writer lock needs no table, so it is taken first)."""
         with self.transaction() as session:
+            if self.dialect == "postgresql":
+                session.lock_writers()
             session.run_all(sql.schema_ddl(self.dialect))
+            present = sql.KPI_KEY_INDEXES_PRESENT.get(self.dialect)
+            if present and session.query(present, {"schema": self.schema})[0][0] < len(sql.KPI_KEYS):
+                session.run_all(sql.REPAIR_DUPLICATE_KPI_ROWS)
+                session.run_all(sql.kpi_key_indexes())
 
     def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
         with self.transaction() as session:
@@ -145,14 +176,38 @@ class DuckDBWarehouse(Warehouse):
 
         self.path = path
         try:
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # DuckDB's default limit is 80% of RAM; a cap keeps the run's peak memory flat in the
-            # size of the history (joins and aggregates spill to <db>.tmp beyond it).
-            limit = os.environ.get("MUSIC_ETL_DUCKDB_MEMORY_LIMIT", "512MB")
-            self._connection = duckdb.connect(path, config={"memory_limit": limit})
-        except (OSError, duckdb.Error) as exc:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
             raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
+        # DuckDB's default limit is 80% of RAM; a cap keeps the run's peak memory flat in the
+        # size of the history (joins and aggregates spill to <db>.tmp beyond it).
+        limit = os.environ.get("MUSIC_ETL_DUCKDB_MEMORY_LIMIT", "512MB")
+        deadline = None
+        while True:
+            try:
+                self._connection = duckdb.connect(path, config={"memory_limit": limit})
+                return
+            except duckdb.IOException as exc:
+                # Another process has the file (DuckDB allows one writer process): wait for it.
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
+                if deadline is None:
+                    deadline = time.monotonic() + duckdb_lock_wait()
+                    _log.warning(
+                        "DuckDB warehouse %s is in use by another process; waiting up to %d s "
+                        "(MUSIC_ETL_DUCKDB_LOCK_WAIT)", path, duckdb_lock_wait(),
+                    )  # fmt: skip
+                elif time.monotonic() > deadline:
+                    holder = re.search(r"PID \d+", str(exc))
+                    raise WarehouseError(
+                        f"DuckDB warehouse {path} is in use by another process"
+                        f"{f' ({holder.group(0)})' if holder else ''} and was not released "
+                        f"within {duckdb_lock_wait()} s: DuckDB allows one writer at a time, run "
+                        "again when that run has finished"
+                    ) from exc
+                time.sleep(0.5)
+            except (OSError, duckdb.Error) as exc:
+                raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -212,7 +267,10 @@ class PostgresWarehouse(Warehouse):
         import sqlalchemy
 
         try:
-            self.engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
+            self.engine = sqlalchemy.create_engine(
+                url, pool_pre_ping=True, connect_args=_connect_args(url)
+            )
+            sqlalchemy.event.listen(self.engine, "connect", _set_statement_timeout)
             with self.engine.connect():
                 pass
         except Exception as exc:  # noqa: BLE001 - any driver error means "cannot connect"
@@ -234,6 +292,31 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """libpq's connect timeout and TCP keepalives (a dead peer is noticed within about a
+    minute); anything the URL's query string sets wins."""
+    from sqlalchemy.engine import make_url
+
+    defaults = {
+        "connect_timeout": connect_timeout(),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    given = make_url(url).query
+    return {name: value for name, value in defaults.items() if name not in given}
+
+
+def _set_statement_timeout(connection: Any, _record: Any) -> None:
+    """SET works on PostgreSQL and Redshift alike (Redshift takes no startup options); it is
+    committed so that a later rollback does not undo it."""
+    milliseconds = statement_timeout() * 1000
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout TO {milliseconds:d}")
+    connection.commit()
 
 
 def _rollback_or_discard(connection: Any) -> None:

@@ -204,11 +204,47 @@ def staging_column_names(name: str) -> list[str]:
     return [column.strip('"') for column, _ in STAGING_COLUMNS[name]]
 
 
-# Serialises loads across concurrent runs (DuckDB has a single writer anyway).
-LOCK_LEDGER = {
-    "postgresql": "LOCK TABLE {s}.etl_file_ledger IN EXCLUSIVE MODE",
+# Every writer (file and catalogue loads, replays, KPI recomputation, schema changes) takes one
+# lock per schema, held to the end of its transaction, so runs started at the same time never load
+# a file twice or write a KPI row twice. PostgreSQL: a transaction-level advisory lock (it needs no
+# table, so it also covers creating the schema); Redshift: a table lock on the ledger; DuckDB
+# allows one writer process per file (see DuckDBWarehouse).
+WRITER_LOCK = {
+    "postgresql": "SELECT pg_advisory_xact_lock(:lock_key)",
     "redshift": "LOCK {s}.etl_file_ledger",
 }
+
+# One row per key in the KPI tables, enforced where the dialect enforces unique indexes
+# (PostgreSQL, DuckDB); Redshift does not enforce keys, the writer lock is what guards it there.
+KPI_KEYS = {"hourly_kpis": "listen_hour", "genre_kpis": "listen_date, track_genre"}
+
+KPI_KEY_INDEXES_PRESENT = {
+    "postgresql": """SELECT COUNT(*) FROM pg_indexes
+        WHERE schemaname = :schema AND indexname IN ('hourly_kpis_key', 'genre_kpis_key')""",
+    "duckdb": """SELECT COUNT(*) FROM duckdb_indexes()
+        WHERE schema_name = :schema AND index_name IN ('hourly_kpis_key', 'genre_kpis_key')""",
+}
+
+# Before the unique indexes exist, concurrent runs of older versions may have written a KPI row
+# twice: such hours and dates are marked pending and their rows deleted; this run recomputes them.
+REPAIR_DUPLICATE_KPI_ROWS = [
+    """INSERT INTO {s}.etl_kpi_pending (listen_hour)
+    SELECT listen_hour FROM {s}.hourly_kpis GROUP BY listen_hour HAVING COUNT(*) > 1""",
+    """INSERT INTO {s}.etl_kpi_pending (listen_hour)
+    SELECT CAST(listen_date AS TIMESTAMP) FROM {s}.genre_kpis
+    GROUP BY listen_date, track_genre HAVING COUNT(*) > 1""",
+    "DELETE FROM {s}.hourly_kpis WHERE listen_hour IN (SELECT listen_hour FROM {s}.etl_kpi_pending)",
+    """DELETE FROM {s}.genre_kpis
+    WHERE listen_date IN (SELECT CAST(listen_hour AS DATE) FROM {s}.etl_kpi_pending)""",
+]
+
+
+def kpi_key_indexes() -> list[str]:
+    return [
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {{s}}.{table} ({columns})"
+        for table, columns in KPI_KEYS.items()
+    ]
+
 
 LEDGER_VERSIONS = "SELECT source_key, etag FROM {s}.etl_file_ledger WHERE dataset = :dataset"
 

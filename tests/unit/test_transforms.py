@@ -51,7 +51,10 @@ def utc(text: str) -> pd.Timestamp:
         ("", None),
         ("   ", None),
         (None, None),
-        ("1234567890123456789", None),  # 19 digits
+        ("1234567890123456789", 1234567890123456789),  # 19 digits, fits BIGINT (SPEC §2)
+        ("9223372036854775807", 9223372036854775807),  # the largest BIGINT
+        ("9223372036854775808", None),  # one more
+        ("00000000000000000000042", 42),  # leading zeros do not count as digits
         ("99999999999999999999", None),  # 20 digits, beyond BIGINT
     ],
 )
@@ -102,7 +105,10 @@ def test_parse_positive_int_of_non_ascii_digits_is_missing_not_a_crash():
         ("five", None),
         ("", None),
         (None, None),
-        ("1234567890123456789", None),
+        ("1234567890123456789", 1234567890123456789),
+        ("-9223372036854775808", -9223372036854775808),
+        ("-9223372036854775809", None),
+        ("9" * 400, None),
     ],
 )
 def test_parse_int(raw, expected):

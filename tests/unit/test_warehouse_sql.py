@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from tasks import transforms
 from tasks import warehouse_sql as sql
+from tasks.quality import prepare_users
 from tasks.transform import typed_songs, typed_users
 from tasks.validation import suite_definition
 from tasks.warehouse import (
@@ -101,11 +102,11 @@ def test_transformed_parquet_columns_are_the_staging_columns_in_order():
     assert list(transforms.song_artist_pairs(songs).columns) == sql.staging_column_names(
         "stage_song_artists"
     )
-    users = pd.DataFrame(
+    users = prepare_users(pd.DataFrame(
         [{"user_id": "1", "user_name": "A", "user_age": "3", "user_country": "SE",
-          "created_at": "2024-01-01 00:00:00", "source_file": "users/u.csv"}], dtype="str",
-    )  # fmt: skip
-    users["user_id_int"] = pd.array([1], dtype="Int64")
+          "created_at": "2024-01-01 00:00:00"}], dtype="str",
+    ))  # fmt: skip
+    users["source_file"] = "users/u.csv"
     assert list(typed_users(users).columns) == sql.staging_column_names("stage_users")
     valid = pd.DataFrame(
         {
