@@ -49,7 +49,9 @@ def load_bucket(location: str) -> Any:
     return S3Bucket(bucket_name=bucket, bucket_folder=prefix.strip("/"), credentials=AwsCredentials())
 
 
-def s3_client(credentials: Any, max_attempts: int | None = None) -> Any:
+def s3_client(
+    credentials: Any, *, max_attempts: int | None = None, read_timeout: float | None = None
+) -> Any:
     """The block's S3 client, retrying 5xx, throttling and network errors with botocore's
     standard mode (exponential backoff with jitter, 5 attempts) unless the block's client
     config or AWS_RETRY_MODE / AWS_MAX_ATTEMPTS say otherwise. Per request is the right
@@ -67,7 +69,7 @@ def s3_client(credentials: Any, max_attempts: int | None = None) -> Any:
     # hang the run (botocore waits 60 s per attempt by default). The block's config wins.
     ours = Config(
         connect_timeout=float(os.environ.get("MUSIC_ETL_S3_CONNECT_TIMEOUT", "10")),
-        read_timeout=float(os.environ.get("MUSIC_ETL_S3_READ_TIMEOUT", "30")),
+        read_timeout=read_timeout or float(os.environ.get("MUSIC_ETL_S3_READ_TIMEOUT", "30")),
     )
     if not (config and config.retries) and not os.environ.get("AWS_RETRY_MODE"):
         attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or 5)
@@ -111,16 +113,18 @@ class S3Store:
 
     def _check_bucket(self) -> None:
         from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
 
-        # Two attempts only: a location that does not answer fails the run at its start
-        # within a minute; requests during the run get the full retry budget.
+        # A small request, two attempts: a location that does not answer fails the run at its
+        # start within half a minute; requests during the run get the full retry budget.
+        check = s3_client(self.bucket.credentials, max_attempts=2, read_timeout=10)
         try:
-            s3_client(self.bucket.credentials, max_attempts=2).head_bucket(Bucket=self.bucket_name)
+            check.head_bucket(Bucket=self.bucket_name)
         except Exception as exc:  # noqa: BLE001 - translated below
             code = _error_code(exc)
             if code in {"404", "NoSuchBucket", "NotFound"}:
                 raise StorageError(f"bucket {self.bucket_name!r} does not exist") from exc
-            if isinstance(exc, BotoConnectionError):  # refused, timed out, no route
+            if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # refused, timed out
                 raise StorageError(f"{self.location}: cannot reach S3: {exc}") from exc
             raise self._translate(exc, f"opening bucket {self.bucket_name!r}") from exc
 

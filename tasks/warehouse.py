@@ -133,9 +133,13 @@ class Warehouse(ABC):
                 session.lock_writers()
             session.run_all(sql.schema_ddl(self.dialect))
             present = sql.KPI_KEY_INDEXES_PRESENT.get(self.dialect)
-            if present and session.query(present, {"schema": self.schema})[0][0] < len(sql.KPI_KEYS):
-                session.run_all(sql.REPAIR_DUPLICATE_KPI_ROWS)
-                session.run_all(sql.kpi_key_indexes())
+            if not present or session.query(present, {"schema": self.schema})[0][0] == len(sql.KPI_KEYS):
+                return
+            session.run_all(sql.REPAIR_DUPLICATE_KPI_ROWS)
+        # DuckDB builds an index only over committed deletes: a transaction of its own.
+        with self.transaction() as session:
+            session.lock_writers()
+            session.run_all(sql.kpi_key_indexes())
 
     def query(self, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
         with self.transaction() as session:

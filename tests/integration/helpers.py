@@ -114,6 +114,15 @@ class Stores:
         finally:
             warehouse.close()
 
+    def query_all(self, statements: list[str]) -> None:
+        """Run statements (with `{s}`) in one transaction."""
+        warehouse = open_warehouse(self.warehouse.url, self.warehouse.schema)
+        try:
+            with warehouse.transaction() as session:
+                session.run_all(statements)
+        finally:
+            warehouse.close()
+
     def kpis(self) -> dict[str, list[tuple]]:
         return {
             "hourly": self.query("SELECT * FROM {s}.hourly_kpis ORDER BY listen_hour"),
@@ -131,27 +140,53 @@ class Stores:
         return self.query("SELECT COUNT(*) FROM {s}.streams")[0][0]
 
 
-def cli(
-    *args: str, cwd: Path, timeout: float = RUN_TIMEOUT, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """Run `music-etl ARGS` in `cwd` with its own Prefect home and Prefect's ephemeral API."""
+def _cli_env(cwd: Path, env: dict[str, str] | None) -> dict[str, str]:
     env = dict(os.environ if env is None else env)
     env.pop("PREFECT_API_URL", None)
     for name in ("MUSIC_ETL_LANDING", "MUSIC_ETL_LAKE", "MUSIC_ETL_WAREHOUSE"):
         env.pop(name, None)
     home = cwd / "prefect-home"
-    home.mkdir(exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
     env["PREFECT_HOME"] = str(home)
     # The session's test server shares the machine: give the ephemeral server time to start.
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    return env
+
+
+def cli(
+    *args: str, cwd: Path, timeout: float = RUN_TIMEOUT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run `music-etl ARGS` in `cwd` with its own Prefect home and Prefect's ephemeral API."""
     return subprocess.run(
         [sys.executable, "-m", "music_etl.cli", *args],
         cwd=cwd,
-        env=env,
+        env=_cli_env(cwd, env),
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def start_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`music-etl ARGS` started in the background (as `cli`); the caller waits for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "music_etl.cli", *args],
+        cwd=cwd,
+        env=_cli_env(cwd, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def location_args(stores: Stores, lake: Path | None = None) -> list[str]:
+    """The CLI flags that point a run at these stores (another lake when given)."""
+    return [
+        f"--landing={stores.landing}",
+        f"--lake={lake or stores.lake}",
+        f"--warehouse={stores.warehouse.url}",
+        f"--schema={stores.warehouse.schema}",
+    ]
 
 
 def single_error_line(result: subprocess.CompletedProcess) -> str:
