@@ -163,8 +163,10 @@ class LocalStore:
         """Regular files under the prefix. Symbolic links are never followed (a link could lead
         anywhere on the machine), nor are hidden entries or devices, pipes and sockets read (a
         pipe would block the run): they are reported as skipped."""
-        self._path(prefix)  # refuses a prefix outside the root
         base = self.root / prefix
+        if prefix and base.is_symlink():
+            return Listing([], [SkippedEntry(prefix.rstrip("/"), SYMLINK)])
+        self._path(prefix)  # refuses a prefix outside the root
         skipped: list[SkippedEntry] = []
         paths: list[Path] = []
         pending = [base] if base.exists() or base.is_symlink() else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -220,6 +221,11 @@ def test_hostile_files_are_rejected_and_the_run_completes(stores, monkeypatch):
     stores.write("streams/latin1.csv", (header + "1,Beyoncé,2026-11-27 10:00:00\n").encode("latin-1"))
     stores.write("streams/unbalanced_quote.csv", header + '1,"A1,2026-11-27 10:00:00\n2,A2,x\n')
     stores.write("streams/oversized.csv", header + "1,A1,2026-11-27 10:00:00\n" * 1_000_000)  # 25 MB
+    stores.write("streams/nul_line.csv", header + "1,A1,2026-11-27 10:00:00\n" + "\0" * 4096 + "\n")
+    stores.write("streams/odd_values.csv", header + "4,A1,0000-01-01 00:00:00\n"
+                 "99999999999999999999,A1,2026-11-27 10:00:00\n" + "5,A2,2026-11-27 10:00:00\n" * 3)
+    (stores.landing / "streams" / "link_out.csv").symlink_to("/etc/passwd")
+    os.mkfifo(stores.landing / "streams" / "pipe.csv")
     original_copy = LocalStore.copy_from
 
     def copy_after_the_file_vanished(self, source, key, dest_key):
@@ -235,7 +241,8 @@ def test_hostile_files_are_rejected_and_the_run_completes(stores, monkeypatch):
     assert ledger["streams/good.csv"][0] == "loaded"
     assert ledger["streams/many_columns.csv"][0] == "loaded"  # extra columns are only drift
     hostile = ("garbage.csv", "utf16.csv", "latin1.csv", "unbalanced_quote.csv",
-               "one_enormous_line.csv", "bomb.csv.gz", "oversized.csv", "vanishing.csv")  # fmt: skip
+               "one_enormous_line.csv", "bomb.csv.gz", "oversized.csv", "vanishing.csv",
+               "nul_line.csv")  # fmt: skip
     for key in hostile:
         status, *_, reason = ledger[f"streams/{key}"]
         assert status == "rejected" and reason, (key, ledger[f"streams/{key}"])
@@ -243,4 +250,145 @@ def test_hostile_files_are_rejected_and_the_run_completes(stores, monkeypatch):
     assert "expands beyond" in ledger["streams/bomb.csv.gz"][5]
     assert "larger than" in ledger["streams/oversized.csv"][5]
     assert "unbalanced quote" in ledger["streams/unbalanced_quote.csv"][5]
-    assert summary.rows_loaded == 2
+    assert ledger["streams/odd_values.csv"][:4] == ("loaded", 5, 1, 2)  # 3 rows are 1 event
+    assert {key for key, _ in summary.skipped_entries} == {"streams/link_out.csv", "streams/pipe.csv"}
+    assert summary.rows_loaded == 3
+
+
+# --- hostile values: no row or file stops a run --------------------------------------------------
+
+
+def test_timestamps_a_warehouse_cannot_hold_are_invalid_and_later_runs_go_on(stores):
+    rows = [
+        (1, "A1", "0000-01-01 00:00:00"),  # year 0: no date type has it
+        (2, "A1", "1969-12-31 23:59:59"),  # before the epoch (SPEC §2)
+        (3, "A1", "9999-12-31T23:00:00-05:00"),  # year 10000 in UTC
+        (4, "A1", "1970-01-01T00:00:00Z"),  # the first instant allowed
+    ] + [(u, "A1", "2026-11-27 10:00:00") for u in range(5, 9)]
+    stores.write("streams/odd_times.csv", streams_csv(rows))
+
+    summary = stores.run()
+
+    assert summary.files_by_status == {"loaded": 1} and summary.rows_loaded == 5
+    quarantine = next(Path(stores.lake, "quarantine", "streams").glob("odd_times.csv@*.parquet"))
+    assert [(r["listen_time"], r["reason"]) for r in pq.read_table(quarantine).to_pylist()] == [
+        ("0000-01-01 00:00:00", "invalid_listen_time"),
+        ("1969-12-31 23:59:59", "invalid_listen_time"),
+        ("9999-12-31T23:00:00-05:00", "invalid_listen_time"),
+    ]
+    stores.write("streams/next.csv", streams_csv([(6, "A2", "2026-11-27 11:00:00")]))
+    assert stores.run().files_by_status == {"loaded": 1}
+
+
+def test_a_failure_inside_one_files_work_rejects_that_file_and_the_run_goes_on(stores, monkeypatch):
+    from tasks import transforms
+
+    real = transforms.stream_events
+
+    def breaks_on_one_file(valid, source_file):
+        if source_file == "streams/b.csv":
+            raise ValueError("year 0 is out of range")
+        return real(valid, source_file)
+
+    monkeypatch.setattr(transforms, "stream_events", breaks_on_one_file)
+    stores.write("streams/a.csv", streams_csv([(1, "A1", "2026-11-27 10:00:00")]))
+    stores.write("streams/b.csv", streams_csv([(2, "A2", "2026-11-27 10:00:00")]))
+
+    summary = stores.run()
+
+    assert summary.files_by_status == {"loaded": 1, "rejected": 1}
+    status, *_, reason = stores.ledger()["streams/b.csv"]
+    assert status == "rejected"
+    assert reason == "transformation failed: ValueError: year 0 is out of range"
+    assert stores.query("SELECT DISTINCT source_file FROM {s}.streams") == [("streams/a.csv",)]
+
+
+def test_nul_bytes_are_rejected_or_stripped_and_never_reach_the_warehouse(stores):
+    from tests.integration.helpers import CATALOGUE, songs_csv
+
+    header = "user_id,track_id,listen_time\n"
+    stores.write("streams/nul_line.csv", header + "1,A1,2026-11-27 10:00:00\n" + "\0" * 64 + "\n")
+    stores.write("streams/nul_value.csv", header + "2,A\x002,2026-11-27 10:00:00\n3,A1,2026-11-27 10:05:00\n")
+    catalogue = dict(CATALOGUE)
+    catalogue["N1"] = ("Nul\0Artist", "Name with a \0", 50, 1000, "pop")
+    stores.write("songs/tracks.csv", songs_csv(catalogue))
+
+    summary = stores.run()
+
+    assert summary.files_by_status == {"loaded": 1, "rejected": 1}
+    reason = stores.ledger()["streams/nul_line.csv"][5]
+    assert "\0" not in reason and "\\x00" in reason
+    assert stores.query("SELECT artists, track_name FROM {s}.songs WHERE track_id = 'N1'") == [
+        ("NulArtist", "Name with a")
+    ]
+    # A NUL inside a value is dropped like surrounding blanks; the quarantine keeps raw values.
+    assert stores.query("SELECT user_id, track_id FROM {s}.streams ORDER BY 1") == [(2, "A2"), (3, "A1")]
+
+
+def test_links_hidden_files_and_pipes_in_the_landing_zone_are_skipped_and_reported(stores, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("user_id,track_id,listen_time\n9,A1,2026-11-27 10:00:00\n")
+    stores.write("streams/good.csv", streams_csv([(1, "A1", "2026-11-27 10:00:00")]))
+    stores.write("streams/.hidden.csv", streams_csv([(2, "A1", "2026-11-27 10:00:00")]))
+    stores.write("streams/notes.txt", "not a stream file")
+    (stores.landing / "streams" / "link.csv").symlink_to(outside / "secret.csv")
+    (stores.landing / "streams" / "linked_folder").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(stores.landing / "streams" / "pipe.csv")  # reading it would block the run
+
+    summary = stores.run()
+
+    assert summary.files_by_status == {"loaded": 1} and summary.rows_loaded == 1
+    assert dict(summary.skipped_entries) == {
+        "streams/.hidden.csv": "hidden (name starts with a dot)",
+        "streams/link.csv": "symbolic link, not followed (it could lead outside the landing zone)",
+        "streams/linked_folder": "symbolic link, not followed (it could lead outside the landing zone)",
+        "streams/notes.txt": "not a .csv or .csv.gz file",
+        "streams/pipe.csv": "not a regular file (device, pipe or socket)",
+    }
+    assert any(line.startswith("entries not read: 5 (") for line in summary.lines())
+    assert stores.query("SELECT DISTINCT user_id FROM {s}.streams") == [(1,)]
+
+
+def test_values_peer_suites_feed_in(stores):
+    """Cases from public music-streaming ETL test suites: 19-digit ids, dates without a time."""
+    big = 1234567890123456789
+    stores.write("users/users.csv", "user_id,user_name,user_age,user_country,created_at\n"
+                 f"{big},Big,30,SE,2024-03-01\n1,One,30,SE,yesterday\n2,Two,30,SE,\n")  # fmt: skip
+    stores.write("streams/ids.csv", streams_csv([
+        (big, "A1", "2026-11-27 10:00:00"),
+        (9223372036854775807, "A1", "2026-11-27 10:00:00"),
+        (9223372036854775808, "A1", "2026-11-27 10:00:00"),  # does not fit BIGINT
+        (1, "A1", "2026-11-27 10:00:00"),
+    ]))  # fmt: skip
+
+    summary = stores.run()
+
+    assert summary.rows_loaded == 3 and summary.rows_quarantined == 1
+    assert stores.query("SELECT user_id FROM {s}.streams ORDER BY 1") == [
+        (1,), (big,), (9223372036854775807,)
+    ]  # fmt: skip
+    assert stores.query("SELECT user_id, created_at FROM {s}.users ORDER BY 1") == [
+        (1, None), (2, None), (big, datetime(2024, 3, 1)),
+    ]  # fmt: skip
+    # "yesterday" is stored as NULL and counted; an empty value is simply absent.
+    assert summary.warnings == {"invalid_created_at": 1}
+    assert "invalid_created_at (stored as NULL, warning): 1" in summary.lines()
+
+
+def test_summary_numbers_are_found_in_the_lake_and_the_ledger(stores):
+    good = [(u, "A1", f"2026-11-27 10:{u:02d}:00") for u in range(1, 9)]
+    stores.write("streams/some_bad.csv", streams_csv(good + [("x", "A1", "2026-11-27 10:00:00")]))
+    stores.write("streams/mostly_bad.csv", streams_csv([("x", "A1", "2026-11-27 10:00:00")] * 3
+                                                       + [(1, "A2", "2026-11-27 10:00:00")]))  # fmt: skip
+
+    summary = stores.run()
+
+    quarantined = sum(
+        pq.read_table(path).num_rows for path in Path(stores.lake, "quarantine", "streams").rglob("*")
+    )
+    assert summary.rows_quarantined == quarantined == 1
+    assert summary.rows_in_rejected_files == stores.query(
+        "SELECT SUM(rows_read) FROM {s}.etl_file_ledger WHERE status = 'rejected'"
+    )[0][0] == 4
+    assert summary.rows_loaded == stores.event_count() == 8

@@ -5,9 +5,18 @@ import os
 
 import pytest
 
-from tasks.extract import catalogue_snapshot, is_csv_file, select_new_files
+from tasks.extract import catalogue_snapshot, is_csv_file, readable_files, select_new_files
 from tasks.models import CatalogueSnapshot, SourceFile
-from tasks.storage import LocalStore, ObjectInfo, StorageError
+from tasks.storage import (
+    HIDDEN,
+    NOT_REGULAR,
+    SYMLINK,
+    Listing,
+    LocalStore,
+    ObjectInfo,
+    SkippedEntry,
+    StorageError,
+)
 
 # Well-known MD5 digests.
 MD5_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
@@ -392,3 +401,48 @@ def test_missing_folder_is_created_when_asked(tmp_path):
 def test_reading_a_missing_key_raises_storage_error(root):
     with pytest.raises(StorageError):
         LocalStore(root).read_bytes("streams/missing.csv")
+
+
+def test_scan_never_follows_links_nor_reads_hidden_entries_or_pipes(tmp_path, root):
+    outside = tmp_path / "outside"
+    put(outside, "secret.csv", b"abc")
+    put(root, "streams/a.csv", b"abc")
+    put(root, "streams/.partial.csv", b"abc")
+    put(root, "streams/.git/config.csv", b"abc")
+    (root / "streams/link.csv").symlink_to(outside / "secret.csv")
+    (root / "streams/inside_link.csv").symlink_to(root / "streams/a.csv")
+    (root / "streams/folder").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(root / "streams/pipe.csv")
+
+    listing = LocalStore(root).scan("streams")
+
+    assert keys(listing.objects) == ["streams/a.csv"]
+    assert listing.skipped == [
+        SkippedEntry("streams/.git", HIDDEN),
+        SkippedEntry("streams/.partial.csv", HIDDEN),
+        SkippedEntry("streams/folder", SYMLINK),
+        SkippedEntry("streams/inside_link.csv", SYMLINK),
+        SkippedEntry("streams/link.csv", SYMLINK),
+        SkippedEntry("streams/pipe.csv", NOT_REGULAR),
+    ]
+
+
+def test_scan_of_a_prefix_that_is_a_link_reads_nothing(tmp_path, root):
+    put(tmp_path / "outside", "a.csv", b"abc")
+    (root / "streams").symlink_to(tmp_path / "outside", target_is_directory=True)
+    assert LocalStore(root).scan("streams") == Listing([], [SkippedEntry("streams", SYMLINK)])
+
+
+def test_readable_files_report_what_is_left_out():
+    long_key = "streams/" + "x" * 1100 + ".csv"
+    listing = Listing(
+        [info("streams/a.csv"), info("streams/notes.txt"), info(long_key)],
+        [SkippedEntry("streams/.b.csv", HIDDEN)],
+    )
+    files, skipped = readable_files(listing)
+    assert keys(files) == ["streams/a.csv"]
+    assert [(entry.key[:12], entry.reason) for entry in skipped] == [
+        ("streams/.b.c", HIDDEN),
+        ("streams/note", "not a .csv or .csv.gz file"),
+        ("streams/xxxx", "key longer than 1024 bytes"),
+    ]

@@ -7,12 +7,14 @@ import pytest
 
 from tasks.transforms import (
     first_row_per_key,
+    parse_created_at,
     parse_int,
     parse_listen_time,
     parse_positive_int,
     song_artist_pairs,
     split_artists,
     stream_events,
+    strip_text,
 )
 
 
@@ -159,6 +161,10 @@ def test_parse_listen_time_gives_utc(raw, expected):
         "",
         "  ",
         None,
+        "0000-01-01 00:00:00",  # year 0: no warehouse date holds it
+        "1969-12-31T23:59:59Z",  # before the epoch (SPEC §2)
+        "1970-01-01T00:30:00+01:00",  # the same, written with an offset
+        "9999-12-31T23:00:00-05:00",  # year 10000 in UTC
     ],
 )
 def test_parse_listen_time_of_bad_value_is_nat(raw):
@@ -178,6 +184,31 @@ def test_parse_listen_time_mixes_naive_zulu_and_offsets_in_one_column():
         utc("2026-11-27 10:00:00"),
         None,
     ]
+
+
+def test_parse_listen_time_starts_at_the_epoch():
+    assert values(parse_listen_time(pd.Series(["1970-01-01 00:00:00"]))) == [utc("1970-01-01")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-03-01", "2024-03-01 00:00:00"),  # a date alone is midnight UTC
+        ("2024-03-01 12:30:00", "2024-03-01 12:30:00"),
+        ("2024-03-01T12:30:00+02:00", "2024-03-01 10:30:00"),
+        ("1960-05-01", "1960-05-01 00:00:00"),  # no epoch rule for created_at
+        ("yesterday", None),
+        ("0000-01-01", None),
+        ("2024-02-30", None),
+        (None, None),
+    ],
+)
+def test_parse_created_at(raw, expected):
+    assert values(parse_created_at(pd.Series([raw]))) == [utc(expected) if expected else None]
+
+
+def test_strip_text_drops_nul_characters():
+    assert values(strip_text(pd.Series(["A\x001", "\x00", " B "]))) == ["A1", None, "B"]
 
 
 def test_parse_listen_time_dtype_is_utc_microseconds():
