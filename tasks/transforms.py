@@ -41,7 +41,10 @@ _LAST_TIMESTAMP = pd.Timestamp("9999-12-31 23:59:59.999999", tz="UTC")
 def strip_text(values: pd.Series) -> pd.Series:
     """Trim surrounding whitespace; values that become empty are missing. NUL characters go:
     no warehouse can store them (PostgreSQL refuses them outright); quarantine keeps raw values."""
-    stripped = values.astype("str").str.replace("\x00", "", regex=False).str.strip()
+    text = values.astype("str")
+    if text.str.contains("\x00", regex=False).any():  # rare: no extra copy otherwise
+        text = text.str.replace("\x00", "", regex=False)
+    stripped = text.str.strip()
     return stripped.where(stripped != "")
 
 

@@ -71,12 +71,15 @@ def test_pipeline_with_landing_and_lake_on_s3(s3, stores, s3_endpoint):
     stores.write("streams/2026/11/27/11.csv.gz", streams_csv(HOUR_11), gzipped=True)
     stores.write("streams/2026/11/28/09.csv", streams_csv(DAY_2))
     stores.write("streams/broken.csv", "user_id,track_id\n1,A1\n")
+    stores.write("streams/.staging/12.csv", streams_csv(HOUR_10))  # an uploader's hidden folder
     _upload_landing(s3, stores, "incoming")
+    s3.put_object(Bucket="landing-zone", Key="incoming/streams-old/x.csv", Body=b"not a stream file")
 
     run = dict(landing="s3://landing-zone/incoming", lake="s3://data-lake/lake")
     summary = stores.run(**run)
 
     assert summary.files_by_status == {"loaded": 3, "rejected": 1}
+    assert summary.skipped_entries == (("streams/.staging/12.csv", "hidden (name starts with a dot)"),)
     assert stores.kpis()["hourly"] == EXPECTED_HOURLY
     lake = _keys(s3, "data-lake")
     assert "lake/raw/streams/2026/11/27/10.csv@" in "\n".join(lake)
