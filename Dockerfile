@@ -19,6 +19,7 @@ WORKDIR /opt/music-etl
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
+COPY cli/ cli/
 COPY flows/ flows/
 COPY tasks/ tasks/
 COPY music_etl/ music_etl/

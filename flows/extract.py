@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, unmapped
 
-from tasks.extract import (
-    catalogue_snapshot,
-    copy_to_lake,
-    latest_snapshot,
-    ledger_versions,
-    list_landing,
-    select_new_files,
-)
-from tasks.concurrency import copy_runner
-from tasks.models import CatalogueSnapshot, ExtractResult, RunSettings
+from music_etl.extract import catalogue_snapshot, select_new_files
+from music_etl.models import CatalogueSnapshot, ExtractResult
+from music_etl.settings import Settings
+from tasks.extract import copy_to_lake, latest_snapshot, ledger_versions, list_landing
+from tasks.runners import copy_runner
 
 
-@flow(name="extract", task_runner=copy_runner())
+@flow(name="extract")
 def extract_flow(
-    settings: RunSettings, max_files: int | None = None, file_keys: list[str] | None = None
+    settings: Settings, max_files: int | None = None, file_keys: list[str] | None = None
 ) -> ExtractResult:
     logger = get_run_logger()
     listing, not_read = list_landing(settings, "streams")
@@ -34,26 +29,31 @@ def extract_flow(
         logger.warning("not in the landing zone, ignored: %s", ", ".join(missing))
     logger.info("%d new stream file version(s), %d already ingested", len(new), skipped)
 
-    catalogues: list[CatalogueSnapshot] = []
-    for dataset in ("songs", "users"):
-        files, catalogue_not_read = list_landing(settings, dataset)
-        not_read += catalogue_not_read
-        snapshot = catalogue_snapshot(dataset, files)
-        if not snapshot.files:
-            logger.warning("no %s catalogue files in the landing zone", dataset)
-            continue
-        if snapshot.fingerprint == latest_snapshot(settings, dataset):
-            continue
-        copies = copy_to_lake.map(settings, snapshot.files, dataset).result()
-        catalogues.append(CatalogueSnapshot(dataset=dataset, files=tuple(copies)))
-        logger.info("%s catalogue changed: %d file(s) to reload", dataset, len(copies))
-
-    for entry in not_read:
-        logger.warning("not read: %s (%s)", entry.key, entry.reason)
-    streams = copy_to_lake.map(settings, new, "streams").result() if new else []
+    with copy_runner() as runner:
+        catalogues: list[CatalogueSnapshot] = []
+        for dataset in ("songs", "users"):
+            files, catalogue_not_read = list_landing(settings, dataset)
+            not_read += catalogue_not_read
+            snapshot = catalogue_snapshot(dataset, files)
+            if not snapshot.files:
+                logger.warning("no %s catalogue files in the landing zone", dataset)
+                continue
+            if snapshot.fingerprint == latest_snapshot(settings, dataset):
+                continue
+            copies = _copy(runner, settings, snapshot.files, dataset)
+            catalogues.append(CatalogueSnapshot(dataset=dataset, files=tuple(copies)))
+            logger.info("%s catalogue changed: %d file(s) to reload", dataset, len(copies))
+        for entry in not_read:
+            logger.warning("not read: %s (%s)", entry.key, entry.reason)
+        streams = _copy(runner, settings, new, "streams") if new else []
     return ExtractResult(
         stream_files=tuple(streams),
         catalogues=tuple(catalogues),
         skipped_files=skipped,
         skipped_entries=tuple(not_read),
     )
+
+
+def _copy(runner, settings: Settings, files, dataset: str) -> list:
+    parameters = {"settings": unmapped(settings), "info": list(files), "dataset": unmapped(dataset)}
+    return runner.map(copy_to_lake, parameters).result()

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from music_etl.models import LoadedFile, TransformedCatalogue, TransformedFile
+from music_etl.settings import Settings
 from tasks.load import load_catalogue, load_stream_file, recompute_kpis
-from tasks.models import LoadedFile, RunSettings, TransformedCatalogue, TransformedFile
 
 
 @flow(name="load")
 def load_flow(
-    settings: RunSettings,
-    catalogues: list[TransformedCatalogue],
-    files: list[TransformedFile],
+    settings: Settings, catalogues: list[TransformedCatalogue], files: list[TransformedFile]
 ) -> tuple[list[LoadedFile], dict[str, int]]:
     logger = get_run_logger()
     loaded: list[LoadedFile] = []
@@ -25,7 +24,7 @@ def load_flow(
         logger.info(
             "[%d/%d] %s: %s, %d rows loaded", position, len(files), result.source.key,
             result.status, result.rows_loaded,
-        )
+        )  # fmt: skip
     kpis = recompute_kpis(settings)
     logger.info("KPIs recomputed for %d hour(s)", kpis["hours_recomputed"])
     return loaded, kpis

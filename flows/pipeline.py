@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
@@ -12,40 +11,19 @@ from flows.extract import extract_flow
 from flows.load import load_flow
 from flows.transform import transform_flow
 from flows.validate import validate_flow
+from music_etl.reports import RunSummary, file_rows, quality_message, summarise
+from music_etl.settings import load_settings
+from tasks.connections import close_warehouses
 from tasks.load import prepare_warehouse
-from tasks.models import RunSettings
-from tasks.reports import (
-    RunSummary,
-    file_rows,
-    notify_data_quality,
-    publish_artifacts,
-    quality_message,
-    summarise,
-)
-from tasks.warehouse import close_warehouses
-
-DEFAULT_LANDING = "./data/landing"
-DEFAULT_LAKE = "./data/lake"
-DEFAULT_WAREHOUSE = "duckdb:///data/warehouse.duckdb"
+from tasks.report import notify_data_quality, publish_artifacts
 
 
-def resolve_locations(
-    landing: str | None, lake: str | None, warehouse: str | None
-) -> tuple[str, str, str]:
-    """Explicit values win, then MUSIC_ETL_* environment variables, then the local defaults."""
-    return (
-        landing or os.environ.get("MUSIC_ETL_LANDING") or DEFAULT_LANDING,
-        lake or os.environ.get("MUSIC_ETL_LAKE") or DEFAULT_LAKE,
-        warehouse or os.environ.get("MUSIC_ETL_WAREHOUSE") or DEFAULT_WAREHOUSE,
-    )
-
-
-@flow(name="music-etl", log_prints=True)
+@flow(name="music-etl")
 def music_etl_pipeline(
     landing: str | None = None,
     lake: str | None = None,
     warehouse: str | None = None,
-    warehouse_schema: str = "music",
+    warehouse_schema: str | None = None,
     max_files: int | None = None,
     max_invalid_fraction: float = 0.5,
     file_keys: list[str] | None = None,
@@ -62,7 +40,8 @@ def music_etl_pipeline(
         warehouse: SQLAlchemy URL of the warehouse (duckdb:///path, postgresql://...,
             redshift+psycopg2://...) or block:NAME. Empty means $MUSIC_ETL_WAREHOUSE, else
             duckdb:///data/warehouse.duckdb.
-        warehouse_schema: Warehouse schema holding the tables.
+        warehouse_schema: Warehouse schema holding the tables. Empty means
+            $MUSIC_ETL_WAREHOUSE_SCHEMA, else music.
         max_files: Ingest at most this many new stream files (oldest keys first); empty means all.
         max_invalid_fraction: Reject a whole stream file when more than this fraction of its
             rows is quarantined.
@@ -75,20 +54,17 @@ def music_etl_pipeline(
             slack-webhook/music-etl-alerts) told, with counts and the Data Docs link, when files
             are rejected or rows quarantined. Empty means no message.
     """
-    if not 0 <= max_invalid_fraction <= 1:
-        raise ValueError("max_invalid_fraction must be between 0 and 1")
     if max_files is not None and max_files < 1:
         raise ValueError("max_files must be at least 1")
-    landing, lake, warehouse = resolve_locations(landing, lake, warehouse)
-    settings = RunSettings(
+    settings = load_settings().with_overrides(
         landing=landing,
         lake=lake,
         warehouse=warehouse,
-        schema=warehouse_schema,
+        warehouse_schema=warehouse_schema,
         max_invalid_fraction=max_invalid_fraction,
-        flow_run_id=str(flow_run.id or "local"),
-        started_at=datetime.now(UTC),
         force_reingest=force_reingest,
+        flow_run_id=str(flow_run.id or "local"),
+        started_at=datetime.now(UTC),  # future_listen_time is judged against the run's start
     )
     try:
         prepare_warehouse(settings)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from prefect import flow, unmapped
 
-from tasks.concurrency import per_file_runner
-from tasks.models import RunSettings, TransformedCatalogue, TransformedFile, ValidatedCatalogue, ValidatedFile
+from music_etl.models import TransformedCatalogue, TransformedFile, ValidatedCatalogue, ValidatedFile
+from music_etl.settings import Settings
+from tasks.runners import per_file_runner
 from tasks.transform import transform_catalogue, transform_stream_file
 
 
-@flow(name="transform", task_runner=per_file_runner())
+@flow(name="transform")
 def transform_flow(
-    settings: RunSettings, catalogues: list[ValidatedCatalogue], files: list[ValidatedFile]
+    settings: Settings, catalogues: list[ValidatedCatalogue], files: list[ValidatedFile]
 ) -> tuple[list[TransformedCatalogue], list[TransformedFile]]:
     transformed_catalogues = [transform_catalogue(settings, c) for c in catalogues]
-    transformed_files = (
-        transform_stream_file.map(unmapped(settings), files).result() if files else []
-    )
-    return transformed_catalogues, transformed_files
+    if not files:
+        return transformed_catalogues, []
+    with per_file_runner(settings) as runner:
+        parameters = {"settings": unmapped(settings), "validated": list(files)}
+        return transformed_catalogues, runner.map(transform_stream_file, parameters).result()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, unmapped
 
-from tasks.concurrency import per_file_runner
-from tasks.models import ExtractResult, RunSettings, ValidatedCatalogue, ValidatedFile
-from tasks.quality import build_data_docs, validate_catalogue, validate_stream_file, write_lookups
+from music_etl.models import ExtractResult, ValidatedCatalogue, ValidatedFile
+from music_etl.settings import Settings
+from tasks.runners import per_file_runner
+from tasks.validate import build_data_docs, validate_catalogue, validate_stream_file, write_lookups
 
 
-@flow(name="validate", task_runner=per_file_runner())
+@flow(name="validate")
 def validate_flow(
-    settings: RunSettings, extracted: ExtractResult
+    settings: Settings, extracted: ExtractResult
 ) -> tuple[list[ValidatedCatalogue], list[ValidatedFile], str]:
     """Returns validated catalogues, validated stream files and the Data Docs index URL."""
     logger = get_run_logger()
@@ -19,12 +20,14 @@ def validate_flow(
     lookups = write_lookups(settings, catalogues)
     files = []
     if extracted.stream_files:
-        files = validate_stream_file.map(
-            unmapped(settings),
-            extracted.stream_files,
-            unmapped(lookups["tracks"]),
-            unmapped(lookups["users"]),
-        ).result()
+        with per_file_runner(settings) as runner:
+            parameters = {
+                "settings": unmapped(settings),
+                "source": list(extracted.stream_files),
+                "tracks_key": unmapped(lookups["tracks"]),
+                "users_key": unmapped(lookups["users"]),
+            }
+            files = runner.map(validate_stream_file, parameters).result()
     for item in files:
         if item.status != "valid":
             logger.warning("%s: %s (%s)", item.source.key, item.status, item.reason)

@@ -7,7 +7,7 @@ from typing import Literal
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from tasks.warehouse import WarehouseError
+from music_etl.warehouse.base import WarehouseError
 
 
 class WarehouseCredentials(Block):

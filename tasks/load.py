@@ -1,58 +1,19 @@
-"""Load tasks: schema, dimension upserts, one transaction per stream file, KPI recomputation."""
+"""Load tasks: schema, catalogue upserts, one transaction per stream file, KPI recomputation."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from prefect import task
 
-from tasks import warehouse_sql as sql
-from tasks.models import LoadedFile, RunSettings, TransformedCatalogue, TransformedFile, ValidatedFile
+from music_etl.models import LoadedFile, TransformedCatalogue, TransformedFile
+from music_etl.settings import Settings
+from music_etl.warehouse import loads
+from tasks import connections
 from tasks.policies import IO_RETRIES
-from tasks.storage import open_store
-from tasks.warehouse import Session, warehouse_for
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _ledger_row(
-    settings: RunSettings, loaded: LoadedFile, processed_at: datetime
-) -> dict[str, object]:
-    source = loaded.source
-    return {
-        "source_key": source.key,
-        "etag": source.etag,
-        "size_bytes": source.size,
-        "dataset": source.dataset,
-        "status": loaded.status,
-        "rows_read": loaded.rows_read,
-        "rows_loaded": loaded.rows_loaded,
-        "rows_quarantined": loaded.rows_quarantined,
-        "rows_duplicate": loaded.rows_duplicate,
-        "reason": loaded.reason,
-        "flow_run_id": settings.flow_run_id,
-        "processed_at": processed_at,
-    }
-
-
-def _unloaded(validated: ValidatedFile, status: str) -> LoadedFile:
-    counts = validated.counts
-    return LoadedFile(
-        source=validated.source,
-        status=status,
-        rows_read=counts.rows_read,
-        rows_loaded=0,
-        rows_quarantined=counts.rows_quarantined,
-        rows_duplicate=0,
-        reason=validated.reason,
-    )
 
 
 @task(name="prepare-warehouse", **IO_RETRIES)
-def prepare_warehouse(settings: RunSettings) -> None:
-    warehouse_for(settings.warehouse, settings.schema).ensure_schema()
+def prepare_warehouse(settings: Settings) -> None:
+    connections.warehouse(settings).ensure_schema()
 
 
 @task(
@@ -60,108 +21,19 @@ def prepare_warehouse(settings: RunSettings) -> None:
     task_run_name="load {transformed.validated.source.key}",
     **IO_RETRIES,  # safe: one transaction per file, and the ledger makes a repeat a no-op
 )
-def load_stream_file(settings: RunSettings, transformed: TransformedFile) -> LoadedFile:
-    """Insert the file's new events, mark their hours for KPI recomputation and write its
-    ledger row, all in one transaction. A version already in the ledger is left alone, so a
-    repeated or concurrent run never loads a file twice."""
-    validated = transformed.validated
-    source = validated.source
-    warehouse = warehouse_for(settings.warehouse, settings.schema)
-    with warehouse.transaction() as session:
-        session.lock_writers()
-        identity = {"source_key": source.key, "etag": source.etag}
-        if session.query(sql.LEDGER_HAS_VERSION, identity):
-            if not settings.force_reingest:
-                return _unloaded(validated, "skipped")
-            session.execute(sql.LEDGER_DELETE_VERSION, identity)  # replaced below
-        if transformed.events_key is None:
-            status = "loaded" if validated.status == "valid" else validated.status
-            loaded = _unloaded(validated, status)
-        else:
-            now = _now()
-            session.stage("stage_events", open_store(settings.lake), transformed.events_key)
-            inserted = session.execute(sql.INSERT_NEW_EVENTS, {"loaded_at": now})
-            session.execute(sql.MARK_EVENT_HOURS_PENDING)
-            counts = validated.counts
-            loaded = LoadedFile(
-                source=source,
-                status="loaded",
-                rows_read=counts.rows_read,
-                rows_loaded=inserted,
-                rows_quarantined=counts.rows_quarantined,
-                rows_duplicate=counts.rows_valid - inserted,
-            )
-        session.execute(sql.LEDGER_INSERT, _ledger_row(settings, loaded, _now()))
-        return loaded
-
-
-def _stage_catalogue(session: Session, settings: RunSettings, catalogue: TransformedCatalogue) -> None:
-    store = open_store(settings.lake)
-    dataset = catalogue.validated.snapshot.dataset
-    session.stage(f"stage_{dataset}", store, catalogue.rows_key)
-    if dataset == "songs":
-        session.stage("stage_song_artists", store, catalogue.artists_key)
+def load_stream_file(settings: Settings, transformed: TransformedFile) -> LoadedFile:
+    return loads.load_stream_file(
+        connections.warehouse(settings), connections.lake(settings), settings, transformed
+    )
 
 
 @task(name="load-catalogue", **IO_RETRIES)
-def load_catalogue(settings: RunSettings, catalogue: TransformedCatalogue) -> list[LoadedFile]:
-    """Upsert a catalogue snapshot by key, mark hours whose KPIs it changes, record the files
-    and the snapshot, in one transaction. Rows absent from the snapshot stay."""
-    validated = catalogue.validated
-    snapshot = validated.snapshot
-    warehouse = warehouse_for(settings.warehouse, settings.schema)
-    now = _now()
-    results = []
-    with warehouse.transaction() as session:
-        session.lock_writers()
-        if catalogue.rows_key is not None:
-            _stage_catalogue(session, settings, catalogue)
-            if snapshot.dataset == "songs":
-                session.execute(sql.MARK_CHANGED_SONG_HOURS_PENDING)
-                session.run_all(sql.UPSERT_SONGS, {"loaded_at": now})
-            else:
-                session.run_all(sql.UPSERT_USERS, {"loaded_at": now})
-        for file in validated.files:
-            counts = file.counts
-            by_reason = dict(counts.quarantine_by_reason)
-            duplicates = sum(n for r, n in by_reason.items() if r.startswith("duplicate_"))
-            loaded = LoadedFile(
-                source=file.source,
-                status="loaded" if file.status == "valid" else file.status,
-                rows_read=counts.rows_read,
-                rows_loaded=counts.rows_valid,
-                rows_quarantined=counts.rows_quarantined,
-                rows_duplicate=duplicates,
-                reason=file.reason,
-            )
-            identity = {"source_key": file.source.key, "etag": file.source.etag}
-            session.execute(sql.LEDGER_DELETE_VERSION, identity)
-            session.execute(sql.LEDGER_INSERT, _ledger_row(settings, loaded, now))
-            results.append(loaded)
-        session.execute(
-            sql.RECORD_SNAPSHOT,
-            {
-                "dataset": snapshot.dataset,
-                "fingerprint": snapshot.fingerprint,
-                "flow_run_id": settings.flow_run_id,
-                "loaded_at": now,
-            },
-        )
-    return results
+def load_catalogue(settings: Settings, catalogue: TransformedCatalogue) -> list[LoadedFile]:
+    return loads.load_catalogue(
+        connections.warehouse(settings), connections.lake(settings), settings.flow_run_id, catalogue
+    )
 
 
 @task(name="recompute-kpis", **IO_RETRIES)
-def recompute_kpis(settings: RunSettings) -> dict[str, int]:
-    """Delete and rebuild the KPI rows of every pending hour (and its date) in one transaction."""
-    warehouse = warehouse_for(settings.warehouse, settings.schema)
-    with warehouse.transaction() as session:
-        # Under the writer lock: two runs recomputing the same hours at once each deleted the
-        # rows the other had not committed yet, then both inserted theirs (every row twice).
-        session.lock_writers()
-        session.execute(sql.DROP_PENDING_SNAPSHOT)
-        session.execute(sql.SNAPSHOT_PENDING)
-        hours = session.query("SELECT COUNT(*) FROM kpi_hours")[0][0]
-        session.run_all(sql.RECOMPUTE_KPIS)
-        hourly, genre = session.query(sql.COUNT_KPI_ROWS_FOR_PENDING)[0]
-        session.execute(sql.DROP_PENDING_SNAPSHOT)
-    return {"hours_recomputed": int(hours), "hourly_rows": int(hourly), "genre_rows": int(genre)}
+def recompute_kpis(settings: Settings) -> dict[str, int]:
+    return loads.recompute_kpis(connections.warehouse(settings))

@@ -16,3 +16,17 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("PREFECT_PROFILES_PATH", None)
 for name in ("MUSIC_ETL_LANDING", "MUSIC_ETL_LAKE", "MUSIC_ETL_WAREHOUSE"):
     os.environ.pop(name, None)
+
+
+import pytest  # noqa: E402 - after the environment above is set
+
+
+@pytest.fixture(autouse=True)
+def _settings_from_the_environment():
+    """Each test starts from the environment's settings; one that configures its own (as the
+    CLI does) keeps them for itself."""
+    from music_etl.settings import configure
+
+    configure(None)
+    yield
+    configure(None)

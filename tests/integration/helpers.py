@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.pipeline import music_etl_pipeline
-from tasks.reports import RunSummary
-from tasks.warehouse import open_warehouse
+from music_etl.reports import RunSummary
+from music_etl.settings import Settings
+from music_etl.warehouse import connect
 
 RUN_TIMEOUT = 300  # a full Prefect run, ephemeral API included
 QUICK_TIMEOUT = 120  # commands that fail before Prefect starts
@@ -60,6 +61,11 @@ def users_csv(user_ids: range = range(1, 10)) -> str:
 
 def streams_csv(rows: list[tuple], header: str = "user_id,track_id,listen_time") -> str:
     return header + "\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
+
+
+def open_warehouse(url: str, schema: str = "music"):
+    """A connection of the test's own (the runs keep theirs in tasks.connections)."""
+    return connect.open_warehouse(url, schema, Settings())
 
 
 @dataclass
@@ -158,7 +164,7 @@ def cli(
 ) -> subprocess.CompletedProcess:
     """Run `music-etl ARGS` in `cwd` with its own Prefect home and Prefect's ephemeral API."""
     return subprocess.run(
-        [sys.executable, "-m", "music_etl.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         cwd=cwd,
         env=_cli_env(cwd, env),
         capture_output=True,
@@ -170,7 +176,7 @@ def cli(
 def start_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`music-etl ARGS` started in the background (as `cli`); the caller waits for it."""
     return subprocess.Popen(
-        [sys.executable, "-m", "music_etl.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         cwd=cwd,
         env=_cli_env(cwd, env),
         stdout=subprocess.PIPE,

@@ -89,9 +89,15 @@ def test_two_runs_at_once_on_postgresql_write_every_kpi_row_once(stores, sequent
             for n in (1, 2)
         ]
         _wait_for_lock_waiters(application, 2, runs)
-    _finish(runs)
+    outputs = _finish(runs)
 
-    assert _warehouse_state(stores) == sequential_state
+    state = _warehouse_state(stores)
+    if state != sequential_state:  # DEBUG
+        import pprint
+        pprint.pprint(state); pprint.pprint(sequential_state)
+        for out in outputs:
+            print("=" * 80); print(out)
+    assert state == sequential_state
 
 
 @pytest.mark.parametrize("new_warehouse", ["duckdb"], indirect=True)

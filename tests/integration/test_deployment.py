@@ -278,7 +278,7 @@ def test_prefect_deploy_all_registers_the_ecs_deployments(server, bootstrapped, 
     assert replay.schedules == [] and replay.global_concurrency_limit.limit == 1
     assert replay.parameters["lake"] == "block:music-etl-lake"
     replay_schema = replay.parameter_openapi_schema["properties"]
-    assert set(replay_schema) == {"landing", "lake", "warehouse", "warehouse_schema"}
+    assert set(replay_schema) == {"lake", "warehouse", "warehouse_schema"}
     assert all(field.get("description") for field in replay_schema.values())
 
 

@@ -8,8 +8,9 @@ import pytest
 import flows.load
 import flows.pipeline
 from flows.pipeline import music_etl_pipeline
-from tasks import warehouse_sql
-from tasks.warehouse import DuckDBSession, PostgresSession
+from music_etl.warehouse import sql as warehouse_sql
+from music_etl.warehouse.duckdb_file import DuckDBSession
+from music_etl.warehouse.postgres import PostgresSession
 from tests.integration.helpers import Stores
 from tests.integration.test_idempotency import _warehouse_state, _write_abc
 

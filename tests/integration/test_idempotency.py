@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import warehouse_sql
-from tasks.validation import SuiteRunner
-from tasks.warehouse import DuckDBSession, PostgresSession
+from music_etl.warehouse import sql as warehouse_sql
+from music_etl.quality.suites import SuiteRunner
+from music_etl.warehouse.duckdb_file import DuckDBSession
+from music_etl.warehouse.postgres import PostgresSession
 from tests.integration.helpers import Stores, streams_csv
 
 A = [(1, "A1", "2026-11-27 10:00:00"), (2, "B1", "2026-11-27 10:30:00")]

@@ -13,8 +13,8 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks import warehouse_sql
-from tasks.warehouse import DuckDBSession
+from music_etl.warehouse import sql as warehouse_sql
+from music_etl.warehouse.duckdb_file import DuckDBSession
 from tests.integration.helpers import CATALOGUE, Stores, Warehouse, streams_csv
 
 BASE = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)

@@ -206,9 +206,10 @@ def test_catalogue_values_too_long_for_the_warehouse_are_quarantined(stores):
 
 @pytest.mark.parametrize("new_warehouse", ["duckdb"], indirect=True)
 def test_hostile_files_are_rejected_and_the_run_completes(stores, monkeypatch):
-    from tasks.storage import LocalStore
+    from music_etl.settings import Settings, configure
+    from music_etl.storage.local import LocalStore
 
-    monkeypatch.setenv("MUSIC_ETL_MAX_FILE_BYTES", str(20 * 1024 * 1024))
+    configure(Settings(max_file_bytes=20 * 1024 * 1024))
     header = "user_id,track_id,listen_time\n"
     stores.write("streams/good.csv", streams_csv([(1, "A1", "2026-11-27 10:00:00")]))
     stores.write("streams/garbage.csv", bytes(range(256)) * 64)
@@ -281,7 +282,7 @@ def test_timestamps_a_warehouse_cannot_hold_are_invalid_and_later_runs_go_on(sto
 
 
 def test_a_failure_inside_one_files_work_rejects_that_file_and_the_run_goes_on(stores, monkeypatch):
-    from tasks import transforms
+    from music_etl.rules import transforms
 
     real = transforms.stream_events
 

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flows.replay import replay_quarantine_flow
-from tasks import warehouse_sql
-from tasks.warehouse import open_warehouse
+from music_etl.warehouse import sql as warehouse_sql
+from music_etl.warehouse import tables
+from tests.integration.helpers import open_warehouse
 from tests.integration.helpers import (
     QUICK_TIMEOUT,
     Stores,
@@ -62,8 +63,13 @@ def _first_run_then_catalogue_learns(
     assert "songs" in catalogue.catalogues and catalogue.rows_loaded == 0
 
 
-def _replay(stores: Stores, **locations: str):
-    return stores.run(flow=replay_quarantine_flow, **locations)
+def _replay(stores: Stores, lake: str | None = None, **_landing: str):
+    """A replay reads only the lake (its quarantine) and the warehouse."""
+    return replay_quarantine_flow(
+        lake=lake or str(stores.lake),
+        warehouse=stores.warehouse.url,
+        warehouse_schema=stores.warehouse.schema,
+    )
 
 
 def _events(stores: Stores) -> list[tuple]:
@@ -77,7 +83,7 @@ def _full_state(stores: Stores) -> dict[str, list[tuple]]:
     """Every row of every table, load times and run ids included."""
     return {
         table: sorted(stores.query(f"SELECT * FROM {{s}}.{table}"), key=repr)
-        for table in warehouse_sql.TABLES
+        for table in (table.name for table in tables.TABLES)
     }
 
 
@@ -196,8 +202,7 @@ def test_cli_replay_prints_a_summary_and_rejects_a_missing_lake(tmp_path: Path):
     stores = Stores.fresh(tmp_path / "stores", Warehouse(f"duckdb:///{tmp_path}/w.duckdb"))
     _first_run_then_catalogue_learns(stores)
     locations = [
-        "--landing", str(stores.landing), "--lake", str(stores.lake),
-        "--warehouse", stores.warehouse_url,
+        "--lake", str(stores.lake), "--warehouse", stores.warehouse_url,
     ]  # fmt: skip
 
     result = cli("replay-quarantine", *locations, cwd=tmp_path)

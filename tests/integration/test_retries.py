@@ -13,11 +13,13 @@ import psycopg2
 import pytest
 from botocore.awsrequest import AWSResponse
 
-import tasks.storage
-from music_etl.cli import main as music_etl_main
-from tasks import warehouse_sql
-from tasks.storage import open_store
-from tasks.warehouse import DuckDBSession, PostgresSession, open_warehouse
+import tasks.connections
+from music_etl.settings import Settings
+from cli.main import main as music_etl_main
+from music_etl.warehouse import sql as warehouse_sql
+from music_etl.warehouse.duckdb_file import DuckDBSession
+from music_etl.warehouse.postgres import PostgresSession
+from tests.integration.helpers import open_warehouse
 from tests.integration.conftest import POSTGRES_URL
 from tests.integration.helpers import Stores, streams_csv
 from tests.integration.test_faults import clean_state  # noqa: F401 - fixture
@@ -68,9 +70,13 @@ class S3Faults:
 def s3_faults(s3, monkeypatch) -> S3Faults:
     """Fresh S3 stores for this test (the process caches one per location), with the hook on
     their clients: the run's tasks use exactly these clients."""
-    monkeypatch.setattr(tasks.storage, "_remote", {})
+    monkeypatch.setattr(tasks.connections, "_stores", {})
     faults = S3Faults()
-    for store in (open_store(S3_RUN["landing"]), open_store(S3_RUN["lake"], create=True)):
+    settings = Settings()
+    for store in (
+        tasks.connections.open_store(S3_RUN["landing"], settings),
+        tasks.connections.open_store(S3_RUN["lake"], settings, create=True),
+    ):
         store._client.meta.events.register("before-send.s3", faults)
     return faults
 

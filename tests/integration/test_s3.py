@@ -9,7 +9,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-import tasks.storage
+import tasks.connections
+from music_etl.settings import Settings
 from tests.integration.helpers import Stores, cli, single_error_line, streams_csv
 from tests.integration.test_kpis import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
 
@@ -31,9 +32,9 @@ def s3_endpoint():
     os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=endpoint)
     # Stores are cached per location and process; another module's store talks to its own,
     # stopped, server. Every module importing this fixture gets its own server: start clean.
-    tasks.storage._remote.clear()
+    tasks.connections.forget_stores()
     yield endpoint
-    tasks.storage._remote.clear()
+    tasks.connections.forget_stores()
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)
@@ -157,7 +158,7 @@ def test_retry_in_a_new_container_reuses_results_kept_in_s3(s3, stores, s3_endpo
     from prefect_aws.client_parameters import AwsClientParameters
 
     from flows.pipeline import music_etl_pipeline
-    from tasks.validation import SuiteRunner
+    from music_etl.quality.suites import SuiteRunner
     from tests.integration.test_idempotency import A, B, C, _fail_once_while_loading
 
     s3.create_bucket(Bucket="prefect-results")

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-import tasks.storage
+import tasks.connections
+from music_etl.settings import Settings, configure
 from flows.pipeline import music_etl_pipeline
-from music_etl.cli import main as music_etl_main
+from cli.main import main as music_etl_main
 from tasks.blocks import WarehouseCredentials
-from tasks.data_docs import workspace
-from tasks.storage import open_store
+from music_etl.quality.data_docs import workspace
 from tests.integration.conftest import POSTGRES_URL, prefect_server
 from tests.integration.test_idempotency import _write_abc
 from tests.integration.test_retries import restored_environ  # noqa: F401 - fixture
@@ -156,7 +156,7 @@ def test_planted_secrets_appear_in_no_output(
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
 
     since = datetime.now(UTC) - timedelta(seconds=1)
-    monkeypatch.setattr(tasks.storage, "_remote", {})
+    monkeypatch.setattr(tasks.connections, "_stores", {})
     caplog.set_level(logging.INFO)
     _plant_blocks(s3_endpoint, RUN_ID)
     _write_abc(stores)
@@ -172,6 +172,7 @@ def test_planted_secrets_appear_in_no_output(
     second = music_etl_main(["run", *blocks, f"--warehouse={_url_with_password()}", f"--schema={schema}"])
     # 3. A failing run: $MUSIC_ETL_WAREHOUSE holds a password URL to a server that is not there.
     monkeypatch.setenv("MUSIC_ETL_WAREHOUSE", _url_with_password(port=1))
+    configure(None)  # as a process started with that environment (the CLI configured its own)
     failed = music_etl_pipeline(
         landing=f"block:secret-landing-{RUN_ID}", lake=f"block:secret-lake-{RUN_ID}",
         warehouse_schema=schema, return_state=True,
@@ -191,7 +192,7 @@ def test_planted_secrets_appear_in_no_output(
         "every logger": "\n".join(all_logs.lines),
         **asyncio.run(_api_records(since)),
         "lake objects and Data Docs": _lake_objects(s3),
-        "local Data Docs and GX workspace": _files_under(*workspace(open_store(f"block:secret-lake-{RUN_ID}"))),
+        "local Data Docs and GX workspace": _files_under(*workspace(tasks.connections.open_store(f"block:secret-lake-{RUN_ID}", Settings()))),
         "persisted task results": _files_under(Path(PREFECT_LOCAL_STORAGE_PATH.value())),
         "failed run's error": _failure_text(failed),
     }

@@ -4,7 +4,7 @@ import gzip
 
 import pytest
 
-from tasks.csv_input import EmptyFile, FileRejected, check_size, read_csv_text
+from music_etl.rules.csv_input import EmptyFile, FileRejected, check_size, read_csv_text
 
 REQUIRED = ["user_id", "track_id", "listen_time"]
 HEADER = b"user_id,track_id,listen_time\n"
@@ -217,15 +217,13 @@ def test_concatenated_gzip_members_are_all_read():
     assert table.column("user_id").to_pylist() == ["1", "2"]
 
 
-def test_gzip_bomb_is_refused_without_inflating_it(monkeypatch):
-    monkeypatch.setenv("MUSIC_ETL_MAX_FILE_BYTES", str(10 * 1024 * 1024))
+def test_gzip_bomb_is_refused_without_inflating_it():
     bomb = gzip.compress(b"user_id,track_id,listen_time\n" + b"0" * (200 * 1024 * 1024))
     with pytest.raises(FileRejected, match="expands beyond 10485760 bytes"):
-        read_csv_text(bomb, "streams/bomb.csv.gz", REQUIRED)
+        read_csv_text(bomb, "streams/bomb.csv.gz", REQUIRED, limit=10 * 1024 * 1024)
 
 
-def test_a_file_larger_than_the_cap_is_refused_by_its_size(monkeypatch):
-    monkeypatch.setenv("MUSIC_ETL_MAX_FILE_BYTES", "1000")
-    check_size(1000)
+def test_a_file_larger_than_the_cap_is_refused_by_its_size():
+    check_size(1000, limit=1000)
     with pytest.raises(FileRejected, match="larger than 1000 bytes"):
-        check_size(1001)
+        check_size(1001, limit=1000)

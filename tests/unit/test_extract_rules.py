@@ -5,18 +5,18 @@ import os
 
 import pytest
 
-from tasks.extract import catalogue_snapshot, is_csv_file, readable_files, select_new_files
-from tasks.models import CatalogueSnapshot, SourceFile
-from tasks.storage import (
+from music_etl.extract import catalogue_snapshot, is_csv_file, readable_files, select_new_files
+from music_etl.models import CatalogueSnapshot, SourceFile
+from music_etl.storage import (
     HIDDEN,
     NOT_REGULAR,
     SYMLINK,
     Listing,
-    LocalStore,
     ObjectInfo,
     SkippedEntry,
     StorageError,
 )
+from music_etl.storage.local import LocalStore
 
 # Well-known MD5 digests.
 MD5_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
@@ -279,7 +279,7 @@ def test_etag_changes_when_content_changes(root):
 
 
 def _count_hashing(monkeypatch) -> list[str]:
-    from tasks import storage
+    from music_etl.storage import local as storage
 
     hashed: list[str] = []
     real = storage._md5_of
@@ -293,9 +293,8 @@ def _count_hashing(monkeypatch) -> list[str]:
 
 
 def test_a_second_listing_reuses_digests_and_rehashes_only_changed_files(root, tmp_path, monkeypatch):
-    monkeypatch.setenv("MUSIC_ETL_DIGEST_CACHE", str(tmp_path / "cache" / "md5.sqlite"))
     hashed = _count_hashing(monkeypatch)
-    store = LocalStore(root)
+    store = LocalStore(root, digest_cache=tmp_path / "cache" / "md5.sqlite")
     store.write_bytes("streams/a.csv", b"abc")
     store.write_bytes("streams/b.csv", b"abc")
     store.list("streams")
@@ -310,21 +309,21 @@ def test_a_second_listing_reuses_digests_and_rehashes_only_changed_files(root, t
     assert hashed == ["b.csv"]
 
 
-def test_a_file_rewritten_in_place_is_rehashed(root, tmp_path, monkeypatch):
-    monkeypatch.setenv("MUSIC_ETL_DIGEST_CACHE", str(tmp_path / "md5.sqlite"))
+def test_a_file_rewritten_in_place_is_rehashed(root, tmp_path):
+    cache = tmp_path / "md5.sqlite"
     put(root, "streams/a.csv", b"abc")
-    LocalStore(root).list("streams")
+    LocalStore(root, digest_cache=cache).list("streams")
     with (root / "streams/a.csv").open("r+b") as handle:  # same inode and size
         handle.write(b"hel")
     os.utime(root / "streams/a.csv", ns=(1, 1))  # even with an old modification time
-    assert LocalStore(root).list("streams")[0].etag == "46356afe55fa3cea9cbe73ad442cad47"  # hel
+    assert LocalStore(root, digest_cache=cache).list("streams")[0].etag == "46356afe55fa3cea9cbe73ad442cad47"  # hel
 
 
-def test_listing_works_without_a_usable_digest_cache(root, tmp_path, monkeypatch):
+def test_listing_works_without_a_usable_digest_cache(root, tmp_path):
     (tmp_path / "not-a-folder").write_text("x")
-    monkeypatch.setenv("MUSIC_ETL_DIGEST_CACHE", str(tmp_path / "not-a-folder" / "md5.sqlite"))
+    unusable = tmp_path / "not-a-folder" / "md5.sqlite"
     put(root, "streams/a.csv", b"abc")
-    assert LocalStore(root).list("streams") == [
+    assert LocalStore(root, digest_cache=unusable).list("streams") == [
         ObjectInfo(key="streams/a.csv", etag=MD5_ABC, size=3)
     ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.models import LoadedFile, SourceFile, ValidatedFile, printable
+from music_etl.models import LoadedFile, SourceFile, ValidatedFile, printable
 
 SOURCE = SourceFile(key="streams/a.csv", etag="e", size=1, dataset="streams")
 

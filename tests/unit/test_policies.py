@@ -7,8 +7,9 @@ import psycopg2
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from tasks.policies import IO_RETRIES, is_transient, retry_delays
-from tasks.storage import ObjectMissing, StorageError
+from music_etl.faults import is_transient
+from music_etl.settings import Settings
+from music_etl.storage import ObjectMissing, StorageError
 
 
 def _s3_error(status: int, code: str) -> ClientError:
@@ -57,7 +58,28 @@ def test_permanent_failures_are_not_retried(error):
 
 def test_backoff_is_configurable(monkeypatch):
     monkeypatch.delenv("MUSIC_ETL_RETRY_DELAYS", raising=False)
-    assert retry_delays() == [1, 5, 20]  # production default: grows between attempts
+    assert Settings().retry_delays == (1, 5, 20)  # production default: grows between attempts
     monkeypatch.setenv("MUSIC_ETL_RETRY_DELAYS", "0.5,2")
-    assert retry_delays() == [0.5, 2]
-    assert IO_RETRIES["retries"] == 3
+    assert Settings().retry_delays == (0.5, 2)
+
+
+@pytest.mark.parametrize(
+    "error, its_fault",
+    [
+        (ValueError("year 0 is out of range"), True),
+        (TypeError("unsupported operand"), True),
+        (OverflowError("int too large"), True),
+        (__import__("pyarrow").ArrowInvalid("CSV parse error"), True),
+        (StorageError("bucket gone"), False),
+        (ObjectMissing("raw copy gone"), False),
+        (OSError(28, "No space left on device"), False),
+        (_s3_error(503, "SlowDown"), False),
+        (RuntimeError("a bug, or a library in a bad state"), False),
+        (IndexError("string index out of range"), False),
+    ],
+    ids=repr,
+)
+def test_only_data_errors_are_a_files_own_fault(error, its_fault):
+    from music_etl.faults import is_the_files_fault
+
+    assert is_the_files_fault(error) is its_fault

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.quality import prepare_songs, prepare_streams, prepare_users, quarantine_table
-from tasks.validation import first_reasons, quarantine_reasons, suite_definition
+from music_etl.quality.checks import prepare_songs, prepare_streams, prepare_users, quarantine_table
+from music_etl.quality.suites import first_reasons, quarantine_reasons, suite_definition
 
 EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
 SUITE_FILES = sorted(EXPECTATIONS.glob("*.json"))

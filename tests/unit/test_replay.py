@@ -9,17 +9,17 @@ from sqlalchemy import text
 from sqlalchemy_redshift.dialect import RedshiftDialect_psycopg2
 from sqlglot import exp
 
-from tasks import lake
-from tasks import warehouse_sql as sql
-from tasks.models import CatalogueSnapshot, SourceFile
-from tasks.replay import (
+from music_etl import lake
+from music_etl.warehouse import sql
+from music_etl.models import (
+    CatalogueSnapshot,
     QuarantineFile,
     ReplayedFile,
     RevalidatedFile,
-    replay_candidates,
-    source_of_quarantine_key,
-    summarise_replay,
+    SourceFile,
 )
+from music_etl.replay import replay_candidates, source_of_quarantine_key
+from music_etl.reports import summarise_replay
 
 
 @pytest.mark.parametrize(

@@ -5,16 +5,18 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from tasks.transforms import (
-    first_row_per_key,
+from music_etl.rules.parsing import (
     parse_created_at,
     parse_int,
     parse_listen_time,
     parse_positive_int,
+    strip_text,
+)
+from music_etl.rules.transforms import (
+    first_row_per_key,
     song_artist_pairs,
     split_artists,
     stream_events,
-    strip_text,
 )
 
 

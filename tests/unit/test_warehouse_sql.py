@@ -9,19 +9,19 @@ from sqlalchemy import text
 from sqlalchemy_redshift.dialect import RedshiftDialect_psycopg2
 from sqlglot import exp
 
-from tasks import transforms
-from tasks import warehouse_sql as sql
-from tasks.quality import prepare_users
-from tasks.transform import typed_songs, typed_users
-from tasks.validation import suite_definition
-from tasks.warehouse import (
-    PostgresSession,
-    RedshiftSession,
-    RedshiftWarehouse,
-    Session,
-    WarehouseError,
-    open_warehouse,
-)
+from music_etl.quality.checks import prepare_users
+from music_etl.quality.suites import suite_definition
+from music_etl.rules import parsing, transforms
+from music_etl.rules.transforms import typed_songs, typed_users
+from music_etl.settings import Settings
+from music_etl.warehouse import sql, tables
+from music_etl.warehouse.base import Session, WarehouseError
+from music_etl.warehouse.connect import open_warehouse
+from music_etl.warehouse.postgres import PostgresSession, RedshiftSession, RedshiftWarehouse
+
+
+def _staged(name: str) -> list[str]:
+    return [column.name for column in tables.STAGED[name].staged_columns]
 
 
 def _render(statement: str, dialect: str) -> str:
@@ -53,7 +53,7 @@ def test_shared_statements_parse_in_redshift_and_postgres(statement, dialect):
 
 
 def test_redshift_ddl_parses_and_carries_distkey_and_sortkey():
-    statements = [_render(s, "redshift") for s in sql.schema_ddl("redshift")]
+    statements = [_render(s, "redshift") for s in tables.schema_ddl("redshift")]
     for statement in statements:
         _parses(statement, "redshift")
     streams = next(s for s in statements if '"music".streams (' in s)
@@ -63,8 +63,8 @@ def test_redshift_ddl_parses_and_carries_distkey_and_sortkey():
 
 
 def test_postgres_and_duckdb_ddl_have_no_redshift_options():
-    assert not any("DISTKEY" in s or "SORTKEY" in s for s in sql.schema_ddl("postgresql"))
-    assert not any("DISTKEY" in s for s in sql.schema_ddl("duckdb"))
+    assert not any("DISTKEY" in s or "SORTKEY" in s for s in tables.schema_ddl("postgresql"))
+    assert not any("DISTKEY" in s for s in tables.schema_ddl("duckdb"))
 
 
 def test_copy_statement_parses_and_quotes_its_literals():
@@ -80,14 +80,14 @@ def test_copy_statement_parses_and_quotes_its_literals():
     _parses(statement, "redshift")
 
 
-@pytest.mark.parametrize("name", list(sql.STAGING_COLUMNS))
+@pytest.mark.parametrize("name", list(tables.STAGED))
 def test_staging_ddl_parses_in_redshift(name):
     # (PostgreSQL's variant, with ON COMMIT DROP, runs against the real server in integration.)
-    _parses(sql.staging_ddl(name), "redshift")
+    _parses(tables.STAGED[name].create_staging(), "redshift")
 
 
 def _songs_frame() -> pd.DataFrame:
-    row = {column: "1" for column in transforms.SONG_COLUMNS}
+    row = {column: "1" for column in parsing.SONG_COLUMNS}
     row.update(explicit="True", artists="A;B", source_file="songs/a.csv")
     frame = pd.DataFrame([row], dtype="str")
     frame["popularity_int"] = pd.array([50], dtype="Int64")
@@ -98,8 +98,8 @@ def _songs_frame() -> pd.DataFrame:
 def test_transformed_parquet_columns_are_the_staging_columns_in_order():
     # Redshift's COPY ... FORMAT AS PARQUET maps columns by position.
     songs = typed_songs(_songs_frame())
-    assert list(songs.columns) == sql.staging_column_names("stage_songs")
-    assert list(transforms.song_artist_pairs(songs).columns) == sql.staging_column_names(
+    assert list(songs.columns) == _staged("stage_songs")
+    assert list(transforms.song_artist_pairs(songs).columns) == _staged(
         "stage_song_artists"
     )
     users = prepare_users(pd.DataFrame(
@@ -107,7 +107,7 @@ def test_transformed_parquet_columns_are_the_staging_columns_in_order():
           "created_at": "2024-01-01 00:00:00"}], dtype="str",
     ))  # fmt: skip
     users["source_file"] = "users/u.csv"
-    assert list(typed_users(users).columns) == sql.staging_column_names("stage_users")
+    assert list(typed_users(users).columns) == _staged("stage_users")
     valid = pd.DataFrame(
         {
             "user_id_int": pd.array([1], dtype="Int64"),
@@ -116,7 +116,7 @@ def test_transformed_parquet_columns_are_the_staging_columns_in_order():
         }
     )
     events, _ = transforms.stream_events(valid, "streams/a.csv")
-    assert list(events.columns) == sql.staging_column_names("stage_events")
+    assert list(events.columns) == _staged("stage_events")
 
 
 @pytest.mark.parametrize("dataset,table", [("songs", "stage_songs"), ("users", "stage_users")])
@@ -126,7 +126,7 @@ def test_suites_check_every_varchar_limit_in_bytes(dataset, table):
         for e in suite_definition(dataset)["expectations"]
         if e["kwargs"].get("column", "").endswith("_utf8_bytes")
     }
-    assert checked == sql.varchar_limits(table)
+    assert checked == tables.STAGED[table].varchar_sizes()
 
 
 class _Cursor:
@@ -169,14 +169,15 @@ def test_redshift_staging_is_a_copy_from_the_lakes_parquet():
 
     assert connection.log == [
         "DROP TABLE IF EXISTS stage_events",
-        sql.staging_ddl("stage_events"),
+        tables.STREAMS.create_staging(),
         "COPY stage_events FROM 's3://lake-bucket/lake/transformed/streams/a.csv@e1.parquet' "
         "IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET",
     ]
     assert issubclass(RedshiftSession, PostgresSession) and issubclass(RedshiftSession, Session)
 
 
-def test_redshift_without_an_iam_role_is_a_clear_error(monkeypatch):
-    monkeypatch.delenv("MUSIC_ETL_REDSHIFT_IAM_ROLE", raising=False)
+def test_redshift_without_an_iam_role_is_a_clear_error():
     with pytest.raises(WarehouseError, match="IAM role"):
-        open_warehouse("redshift+psycopg2://user:pw@example.invalid:5439/dev")
+        open_warehouse(
+            "redshift+psycopg2://user:pw@example.invalid:5439/dev", "music", Settings(redshift_iam_role=None)
+        )

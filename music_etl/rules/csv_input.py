@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import zlib
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+
+from music_etl.models import SourceFile
+from music_etl.storage import ObjectStore
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -26,22 +28,18 @@ class EmptyFile(ValueError):
     """The file has no data rows (0 bytes or a header only)."""
 
 
-def max_file_bytes() -> int:
-    """Largest (decompressed) file accepted: hourly files are megabytes (about 6 MB for 140k
-    events); a gzip bomb or a runaway export is not, and each file is held in memory."""
-    return int(os.environ.get("MUSIC_ETL_MAX_FILE_BYTES", str(256 << 20)))
+DEFAULT_MAX_FILE_BYTES = 256 << 20  # hourly files are about 6 MB; a gzip bomb is not
 
 
-def check_size(size: int) -> None:
+def check_size(size: int, limit: int = DEFAULT_MAX_FILE_BYTES) -> None:
     """Refuse a file by its listed size, before reading a byte of it."""
-    limit = max_file_bytes()
     if size > limit:
         raise FileRejected(f"file is larger than {limit} bytes (MUSIC_ETL_MAX_FILE_BYTES)")
 
 
-def decompress(data: bytes, key: str) -> bytes:
-    """Gunzip `.gz` files, in chunks, refusing to inflate beyond max_file_bytes()."""
-    limit = max_file_bytes()
+def decompress(data: bytes, key: str, limit: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """Gunzip `.gz` files, in chunks, refusing to inflate beyond `limit` bytes (each file is
+    held in memory: the largest file bounds the run's memory)."""
     if not key.lower().endswith(".gz"):
         if len(data) > limit:
             raise FileRejected(f"file is larger than {limit} bytes (MUSIC_ETL_MAX_FILE_BYTES)")
@@ -77,13 +75,24 @@ def _header(data: bytes) -> list[str]:
     return [name.strip().lower() for name in names]
 
 
-def read_csv_text(data: bytes, key: str, required: list[str]) -> pa.Table:
+def read_source(
+    store: ObjectStore, source: SourceFile, required: list[str], limit: int
+) -> pa.Table:
+    """A landing file's raw copy in the lake, read as text; a file over `limit` bytes is
+    refused by its listed size before it is read into memory."""
+    check_size(source.size, limit)
+    return read_csv_text(store.read_bytes(source.raw_key), source.key, required, limit)
+
+
+def read_csv_text(
+    data: bytes, key: str, required: list[str], limit: int = DEFAULT_MAX_FILE_BYTES
+) -> pa.Table:
     """Parse CSV bytes (plain or gzip) into a table whose columns are all nullable strings.
 
     Header names are trimmed and lower-cased. Empty fields become nulls. Raises FileRejected for
     files that cannot be decoded or parsed or lack a required column, EmptyFile for no data rows.
     """
-    data = decompress(data, key)
+    data = decompress(data, key, limit)
     if not data.removeprefix(_BOM).strip():
         raise EmptyFile("file is empty")
     # RFC 4180 doubles quotes inside fields, so an odd count means a quote is never closed

@@ -1,7 +1,7 @@
-"""Warehouse URLs that carry a password travel through the run without showing it.
+"""Warehouse URLs that carry a password travel through a run without showing it.
 
 A `postgresql://user:password@host/db` URL (from --warehouse or $MUSIC_ETL_WAREHOUSE) is wrapped
-in `SecretUrl` inside RunSettings: subflow parameters stored by the Prefect API, logs and reprs
+in `SecretUrl` inside the settings: subflow parameters stored by the Prefect API, logs and reprs
 show it masked; only `reveal` (at connect time) gives the real URL back.
 """
 
@@ -45,16 +45,3 @@ def hide_password(url: str | SecretStr) -> str | SecretStr:
 
 def reveal(url: str | SecretStr) -> str:
     return url.get_secret_value() if isinstance(url, SecretStr) else url
-
-
-def warehouse_parameter(url: str) -> str | None:
-    """What a local caller (the CLI) passes as the flow's `warehouse` parameter: the URL itself,
-    or, when it carries a password, nothing, with the URL handed over in $MUSIC_ETL_WAREHOUSE
-    (which the flow reads when the parameter is empty). Parameters are stored by the Prefect
-    API and shown in the UI; the process environment is not."""
-    import os
-
-    if not has_password(url):
-        return url
-    os.environ["MUSIC_ETL_WAREHOUSE"] = url
-    return None

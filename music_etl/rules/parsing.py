@@ -1,6 +1,6 @@
-"""Pure pandas transformations: parsing, cleaning, deduplication and enrichment.
+"""Reading raw text values: trimming, integers, timestamps, catalogue lookups (SPEC §2).
 
-No I/O and no Prefect here, so every rule is unit-tested on small frames.
+No I/O here, so every rule is unit-tested on small frames.
 """
 
 from __future__ import annotations
@@ -108,52 +108,3 @@ def is_in(values: pd.Series, known: pa.Array | pd.Index) -> pd.Series:
     value_set = known.cast(array.type) if isinstance(known, pa.Array) else pa.array(known, array.type)
     found = pa.compute.is_in(array, value_set=value_set, skip_nulls=True)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
-
-
-def split_artists(artists: str | None) -> list[str]:
-    """`;`-separated names, each trimmed, empties dropped, each name once (first occurrence)."""
-    if artists is None or pd.isna(artists):
-        return []
-    seen: dict[str, None] = {}
-    for part in str(artists).split(";"):
-        name = part.strip()
-        if name:
-            seen.setdefault(name, None)
-    return list(seen)
-
-
-def song_artist_pairs(songs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (track_id, artist) for the given songs."""
-    pairs = [
-        (track_id, artist)
-        for track_id, artists in zip(songs["track_id"], songs["artists"], strict=True)
-        for artist in split_artists(artists)
-    ]
-    return pd.DataFrame(pairs, columns=["track_id", "artist"], dtype="str")
-
-
-def stream_events(valid: pd.DataFrame, source_file: str) -> tuple[pd.DataFrame, int]:
-    """Typed events from validated rows: UTC time buckets, exact duplicates in the file dropped.
-
-    `valid` has the parsed columns `user_id_int`, `track_id_clean` and `listen_time_utc`.
-    Returns the events and the number of in-file duplicates removed.
-    """
-    listen_time = valid["listen_time_utc"].dt.tz_convert("UTC").dt.tz_localize(None)
-    events = pd.DataFrame(
-        {
-            "user_id": valid["user_id_int"].astype("int64"),
-            "track_id": valid["track_id_clean"].astype("str"),
-            "listen_time": listen_time.astype("datetime64[us]"),
-        }
-    )
-    deduped = events.drop_duplicates(subset=STREAM_COLUMNS, keep="first").reset_index(drop=True)
-    deduped["listen_hour"] = deduped["listen_time"].dt.floor("h")
-    deduped["listen_date"] = deduped["listen_time"].dt.date
-    deduped["source_file"] = source_file
-    return deduped, len(events) - len(deduped)
-
-
-def first_row_per_key(frame: pd.DataFrame, key: str) -> tuple[pd.DataFrame, pd.Series]:
-    """Keep the first row of each key (file order); also return the mask of later repeats."""
-    repeated = frame.duplicated(subset=[key], keep="first")
-    return frame[~repeated], repeated

@@ -8,12 +8,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from pydantic import SecretStr
-
-from tasks.secrets import hide_password
-from tasks.storage import SkippedEntry
+from music_etl.storage import SkippedEntry
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -28,24 +24,6 @@ def printable(text: str | None, limit: int = REASON_LIMIT) -> str | None:
         return None
     escaped = _UNSAFE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """Where things live and the run's knobs; the same for every task of one flow run."""
-
-    landing: str
-    lake: str
-    warehouse: str | SecretStr  # a URL with a password is kept as a SecretUrl
-    schema: str
-    max_invalid_fraction: float
-    flow_run_id: str
-    started_at: datetime  # the future_listen_time rule is relative to this
-    force_reingest: bool = False  # load selected files even when the ledger has their version
-
-    def __post_init__(self) -> None:
-        # Subflow parameters are stored by the Prefect API: never with a password in them.
-        object.__setattr__(self, "warehouse", hide_password(self.warehouse))
 
 
 @dataclass(frozen=True, order=True)
@@ -147,3 +125,42 @@ class LoadedFile:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reason", printable(self.reason))
+
+
+# --- a replay of quarantined stream rows (replay-quarantine) ---
+
+
+@dataclass(frozen=True, order=True)
+class QuarantineFile:
+    """The quarantine of one loaded stream file version."""
+
+    key: str  # quarantine/streams/<landing key>@<etag>.parquet
+    source_key: str  # the landing file the rows came from
+    source_etag: str
+
+    @property
+    def version_tag(self) -> str:
+        return f"{self.source_key}@{self.source_etag}"
+
+
+@dataclass(frozen=True)
+class RevalidatedFile:
+    quarantine: QuarantineFile
+    rows_revalidated: int = 0  # unknown_track rows not replayed before
+    rows_passed: int = 0
+    rows_unknown_user: int = 0
+    still_quarantined: tuple[tuple[str, int], ...] = ()  # (reason, rows) of rows that still fail
+    events_key: str | None = None  # lake Parquet of the passing rows' events (stage_events)
+    row_numbers_key: str | None = None  # lake Parquet of the passing rows' row numbers
+    docs_url: str | None = None
+
+    @property
+    def rows_still_quarantined(self) -> int:
+        return sum(n for _, n in self.still_quarantined)
+
+
+@dataclass(frozen=True)
+class ReplayedFile:
+    revalidated: RevalidatedFile
+    rows_loaded: int = 0
+    rows_duplicate: int = 0  # passed, but the event was already in the warehouse or in the file

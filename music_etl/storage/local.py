@@ -1,9 +1,4 @@
-"""Object stores for the landing zone and the lake.
-
-Every stage talks to a store through the small `ObjectStore` interface, so the same flow code runs
-on local folders (embedded default, tests) and on S3 (production). Keys always use `/` and are
-relative to the store's root, e.g. `streams/2026/11/28/10.csv`.
-"""
+"""A folder on the local filesystem as an object store (the embedded default, tests)."""
 
 from __future__ import annotations
 
@@ -12,69 +7,21 @@ import os
 import shutil
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-
-class StorageError(RuntimeError):
-    """A location cannot be used (missing folder, bad credentials, missing bucket)."""
-
-
-class ObjectMissing(StorageError):
-    """One object is not there (any more): deleted between listing and reading, say."""
-
-
-@dataclass(frozen=True, order=True)
-class ObjectInfo:
-    """One object version: its key, ETag (content hash) and size in bytes."""
-
-    key: str
-    etag: str
-    size: int
-
-
-@dataclass(frozen=True, order=True)
-class SkippedEntry:
-    """Something under a prefix that is deliberately not read, and why."""
-
-    key: str
-    reason: str
-
-
-SYMLINK = "symbolic link, not followed (it could lead outside the landing zone)"
-HIDDEN = "hidden (name starts with a dot)"
-NOT_REGULAR = "not a regular file (device, pipe or socket)"
-
-
-@dataclass(frozen=True)
-class Listing:
-    objects: list[ObjectInfo]
-    skipped: list[SkippedEntry]
-
-
-class ObjectStore(Protocol):
-    location: str
-
-    def scan(self, prefix: str) -> Listing:
-        """Objects under the prefix (sorted by key, as S3 lists), and the entries not read."""
-
-    def list(self, prefix: str) -> list[ObjectInfo]: ...
-
-    def read_bytes(self, key: str) -> bytes: ...
-
-    def write_bytes(self, key: str, data: bytes) -> None: ...
-
-    def write_file(self, key: str, path: Path, content_type: str | None = None) -> None:
-        """Store a local file's bytes under key (content type for browsers, where it applies)."""
-
-    def copy_from(self, source: "ObjectStore", key: str, dest_key: str) -> None: ...
-
-    def exists(self, key: str) -> bool: ...
-
-    def local_path(self, key: str) -> Path | None:
-        """A filesystem path for the key when the store is a local folder, else None."""
+from music_etl.storage import (
+    HIDDEN,
+    NOT_REGULAR,
+    SYMLINK,
+    Listing,
+    ObjectInfo,
+    ObjectMissing,
+    ObjectStore,
+    SkippedEntry,
+    StorageError,
+)
 
 
 def _md5_of(path: Path) -> str:
@@ -83,11 +30,6 @@ def _md5_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _digest_cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(os.environ.get("MUSIC_ETL_DIGEST_CACHE") or Path(base) / "music-etl" / "md5.sqlite")
 
 
 def _stamp(path: Path) -> tuple[str, int] | None:
@@ -99,7 +41,7 @@ def _stamp(path: Path) -> tuple[str, int] | None:
     return f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}", info.st_size
 
 
-def _listed(root: Path, paths: list[Path]) -> list[tuple[Path, str, int]]:
+def _listed(root: Path, paths: list[Path], cache_path: Path | None) -> list[tuple[Path, str, int]]:
     """(path, MD5, size) of each file still there; MD5s are remembered across runs by stamp.
 
     Listing a local landing zone would otherwise re-read every byte of every file on every run
@@ -110,7 +52,8 @@ def _listed(root: Path, paths: list[Path]) -> list[tuple[Path, str, int]]:
     known: dict[str, tuple[str, str]] = {}
     connection = None
     try:
-        cache_path = _digest_cache_path()
+        if cache_path is None:
+            raise OSError("no digest cache")
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(cache_path, timeout=30)
         connection.execute(
@@ -145,7 +88,8 @@ def _listed(root: Path, paths: list[Path]) -> list[tuple[Path, str, int]]:
 class LocalStore:
     """A folder on the local filesystem. ETags are MD5 digests, like S3's for single-part uploads."""
 
-    def __init__(self, root: str | Path, *, create: bool = False):
+    def __init__(self, root: str | Path, *, digest_cache: Path | None = None, create: bool = False):
+        self.digest_cache = digest_cache  # where listings remember MD5s (None: hash every time)
         self.root = Path(root).expanduser().resolve()
         self.location = str(self.root)
         if create:
@@ -185,7 +129,7 @@ class LocalStore:
                 skipped.append(SkippedEntry(key, NOT_REGULAR))
         found = [
             ObjectInfo(key=path.relative_to(self.root).as_posix(), etag=digest, size=size)
-            for path, digest, size in _listed(self.root, paths)
+            for path, digest, size in _listed(self.root, paths, self.digest_cache)
         ]
         return Listing(sorted(found), sorted(skipped))  # by key string, as S3 lists
 
@@ -199,15 +143,10 @@ class LocalStore:
             raise ObjectMissing(f"{key} is missing from {self.root}") from exc
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a crash never leaves a half-written object behind.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        self._replace(key, lambda tmp: tmp.write_bytes(data))
 
     def write_file(self, key: str, path: Path, content_type: str | None = None) -> None:
-        self._copy_in(path, key)
+        self._replace(key, lambda tmp: shutil.copyfile(path, tmp))
 
     def copy_from(self, source: ObjectStore, key: str, dest_key: str) -> None:
         src_path = source.local_path(key)
@@ -215,16 +154,17 @@ class LocalStore:
             self.write_bytes(dest_key, source.read_bytes(key))
             return
         try:
-            self._copy_in(src_path, dest_key)
+            self._replace(dest_key, lambda tmp: shutil.copyfile(src_path, tmp))
         except FileNotFoundError as exc:
             raise ObjectMissing(f"{key} vanished from {source.location}") from exc
 
-    def _copy_in(self, src_path: Path, key: str) -> None:
+    def _replace(self, key: str, write: Callable[[Path], object]) -> None:
+        """Write a temporary file beside the object, then rename it over the object: readers
+        never see a half-written object, and a crash leaves none behind."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Copy then rename, so readers never see a half-written object.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        shutil.copyfile(src_path, tmp)
+        write(tmp)
         tmp.replace(path)
 
     def exists(self, key: str) -> bool:
@@ -233,23 +173,8 @@ class LocalStore:
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
+    def url(self, key: str) -> str:
+        return str(self._path(key))
 
-def open_store(location: str, *, create: bool = False) -> ObjectStore:
-    """Resolve a location string (folder, s3://bucket/prefix, block:NAME) to a store."""
-    if location.startswith(("s3://", "block:")):
-        return _remote_store(location)
-    return LocalStore(location, create=create)
-
-
-_remote: dict[str, ObjectStore] = {}
-_remote_lock = threading.Lock()
-
-
-def _remote_store(location: str) -> ObjectStore:
-    """One S3 store (block, client) per location and process: tasks open stores often."""
-    from tasks.s3_store import S3Store
-
-    with _remote_lock:
-        if location not in _remote:
-            _remote[location] = S3Store(location)
-        return _remote[location]
+    def browser_url(self, key: str) -> str:
+        return self._path(key).as_uri()

@@ -1,17 +1,15 @@
-"""S3 locations through `prefect_aws.S3Bucket` blocks.
+"""An S3 prefix as an object store. Keys passed in and out are relative to the prefix.
 
-`s3://bucket/prefix` builds a block from the standard AWS credential chain (environment, profile,
-instance role; `AWS_ENDPOINT_URL` honoured by boto3); `block:NAME` loads a saved S3Bucket block,
-whose AwsCredentials block holds the secrets. Keys passed in and out are relative to the prefix.
+The store takes a boto3 session: the standard credential chain for `s3://bucket/prefix`, or
+the session of a Prefect S3Bucket block's credentials (resolved by the tasks' connections).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tasks.storage import (
+from music_etl.storage import (
     HIDDEN,
     Listing,
     ObjectInfo,
@@ -20,6 +18,9 @@ from tasks.storage import (
     SkippedEntry,
     StorageError,
 )
+
+if TYPE_CHECKING:
+    from music_etl.settings import Settings
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _PERMANENT = {
@@ -33,64 +34,66 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def load_bucket(location: str) -> Any:
-    """An S3Bucket block for `s3://bucket/prefix` or `block:NAME`."""
-    from prefect_aws import AwsCredentials, S3Bucket
-
-    if location.startswith("block:"):
-        name = location.removeprefix("block:")
-        try:
-            return S3Bucket.load(name)
-        except ValueError as exc:
-            raise StorageError(f"no S3Bucket block named {name!r}: {exc}") from exc
-    bucket, _, prefix = location.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise StorageError(f"{location}: expected s3://bucket/prefix")
-    return S3Bucket(bucket_name=bucket, bucket_folder=prefix.strip("/"), credentials=AwsCredentials())
-
-
 def s3_client(
-    credentials: Any, *, max_attempts: int | None = None, read_timeout: float | None = None
+    session: Any,
+    settings: Settings,
+    client_kwargs: dict[str, Any] | None = None,
+    *,
+    max_attempts: int | None = None,
+    read_timeout: float | None = None,
 ) -> Any:
-    """The block's S3 client, retrying 5xx, throttling and network errors with botocore's
-    standard mode (exponential backoff with jitter, 5 attempts) unless the block's client
-    config or AWS_RETRY_MODE / AWS_MAX_ATTEMPTS say otherwise. Per request is the right
-    level: a task that copied 99 objects does not start over because the 100th was throttled."""
+    """An S3 client of a boto3 session, retrying 5xx, throttling and network errors with
+    botocore's standard mode (exponential backoff with jitter, 5 attempts) unless the given
+    client config or AWS_RETRY_MODE say otherwise. Per request is the right level: a task that
+    copied 99 objects does not start over because the 100th was throttled."""
     from botocore.config import Config
 
-    parameters = getattr(credentials, "aws_client_parameters", None)
-    if parameters is None or not hasattr(credentials, "get_boto3_session"):
-        return credentials.get_s3_client()  # a credentials type we do not know: its own client
-    override = parameters.get_params_override()
-    if getattr(credentials, "region_name", None):
-        override["region_name"] = credentials.region_name
-    config = override.get("config")
+    kwargs = dict(client_kwargs or {})
+    config = kwargs.get("config")
     # Timeouts per request: an endpoint that accepts connections and never answers must not
-    # hang the run (botocore waits 60 s per attempt by default). The block's config wins.
+    # hang the run (botocore waits 60 s per attempt by default). A given config wins.
     ours = Config(
-        connect_timeout=float(os.environ.get("MUSIC_ETL_S3_CONNECT_TIMEOUT", "10")),
-        read_timeout=read_timeout or float(os.environ.get("MUSIC_ETL_S3_READ_TIMEOUT", "30")),
+        connect_timeout=settings.s3_connect_timeout,
+        read_timeout=read_timeout or settings.s3_read_timeout,
     )
-    if not (config and config.retries) and not os.environ.get("AWS_RETRY_MODE"):
-        attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or 5)
+    if not (config and config.retries) and not settings.s3_retry_mode:
+        attempts = max_attempts or settings.s3_max_attempts
         ours = ours.merge(Config(retries={"mode": "standard", "total_max_attempts": attempts}))
-    override["config"] = ours.merge(config) if config else ours
-    return credentials.get_boto3_session().client(service_name="s3", **override)
+    kwargs["config"] = ours.merge(config) if config else ours
+    return session.client("s3", **kwargs)
 
 
 class S3Store:
     """An S3 prefix. ETags are S3's own; listing is by key, as S3 returns it."""
 
-    def __init__(self, location: str, bucket: Any | None = None):
+    def __init__(
+        self,
+        location: str,
+        *,
+        bucket: str,
+        prefix: str,
+        session: Any,
+        settings: Settings,
+        client_kwargs: dict[str, Any] | None = None,
+    ):
         self.location = location
-        self.bucket = bucket or load_bucket(location)
-        self.prefix = self.bucket.bucket_folder.strip("/")
-        self._client = s3_client(self.bucket.credentials)
-        self._check_bucket()
+        self.bucket_name = bucket
+        self.prefix = prefix.strip("/")
+        self._client = s3_client(session, settings, client_kwargs)
+        # A small request, two attempts: a location that does not answer fails the run at its
+        # start within half a minute; requests during the run get the full retry budget.
+        self._check_bucket(s3_client(session, settings, client_kwargs, max_attempts=2, read_timeout=10))
 
-    @property
-    def bucket_name(self) -> str:
-        return self.bucket.bucket_name
+    @classmethod
+    def from_url(cls, location: str, settings: Settings) -> S3Store:
+        """`s3://bucket/prefix` with the standard AWS credential chain (environment, profile,
+        instance or task role); boto3 honours `AWS_ENDPOINT_URL`."""
+        import boto3
+
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise StorageError(f"{location}: expected s3://bucket/prefix")
+        return cls(location, bucket=bucket, prefix=prefix, session=boto3.Session(), settings=settings)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -98,7 +101,7 @@ class S3Store:
     def url(self, key: str) -> str:
         return f"s3://{self.bucket_name}/{self._key(key)}"
 
-    def http_url(self, key: str) -> str:
+    def browser_url(self, key: str) -> str:
         """Path-style HTTP address of a key on this store's endpoint (AWS, or a test server)."""
         endpoint = self._client.meta.endpoint_url.rstrip("/")
         return f"{endpoint}/{self.bucket_name}/{self._key(key)}"
@@ -111,13 +114,10 @@ class S3Store:
             return ObjectMissing(f"{what}: not found in {self.location}")
         return exc  # transient (throttling, 5xx, network): let the task retry it
 
-    def _check_bucket(self) -> None:
+    def _check_bucket(self, check: Any) -> None:
         from botocore.exceptions import ConnectionError as BotoConnectionError
         from botocore.exceptions import HTTPClientError
 
-        # A small request, two attempts: a location that does not answer fails the run at its
-        # start within half a minute; requests during the run get the full retry budget.
-        check = s3_client(self.bucket.credentials, max_attempts=2, read_timeout=10)
         try:
             check.head_bucket(Bucket=self.bucket_name)
         except Exception as exc:  # noqa: BLE001 - translated below

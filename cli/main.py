@@ -16,14 +16,23 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-def _quiet_prefect_defaults() -> None:
-    """No telemetry, and Prefect's console logs on stdout so stderr carries only our error line."""
+def _prefect_defaults() -> None:
+    """Prefect reads its settings from the environment: these defaults are set once, when the
+    command starts and before Prefect is imported. No telemetry; Prefect's console logs on
+    stdout, so stderr carries only our error line. Without PREFECT_API_URL a run uses a
+    temporary Prefect server that nobody watches and that lives as long as the command: it runs
+    without the task-run recorder, whose SQLite writes stalled the creation of subflow runs by
+    about two seconds, once or twice per run (flow runs, states, logs and artifacts are still
+    recorded). A run against a real Prefect server (ECS, `prefect server start`) is unchanged."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_STREAM", "ext://sys.stdout")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_STREAM", "ext://sys.stdout")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_STREAM", "ext://sys.stdout")
+    for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
+        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_STREAM", "ext://sys.stdout")
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
 
 
 def _fail(message: str, code: int) -> int:
@@ -31,11 +40,14 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _add_locations(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--landing", help="folder, s3://bucket/prefix or block:NAME")
+def _add_locations(command: argparse.ArgumentParser, *, landing: bool = True) -> None:
+    if landing:
+        command.add_argument("--landing", help="folder, s3://bucket/prefix or block:NAME")
     command.add_argument("--lake", help="folder, s3://bucket/prefix or block:NAME")
     command.add_argument("--warehouse", help="SQLAlchemy URL (duckdb:///path, ...) or block:NAME")
-    command.add_argument("--schema", default="music", help="warehouse schema (default: music)")
+    command.add_argument(
+        "--schema", dest="warehouse_schema", help="warehouse schema (default: music)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,10 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-invalid-fraction",
         type=float,
-        default=0.5,
         help="reject a stream file when more than this fraction of rows is invalid (0.5)",
     )
-
     run.add_argument(
         "--file-key",
         action="append",
@@ -69,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "replay-quarantine",
         help="load quarantined unknown_track stream rows whose tracks the catalogue now knows",
     )
-    _add_locations(replay)
+    _add_locations(replay, landing=False)
 
     generate = commands.add_parser("generate", help="write a realistic sample landing zone")
     generate.add_argument("--landing", help="target folder (default: $MUSIC_ETL_LANDING or ./data/landing)")
@@ -86,11 +96,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings(args: argparse.Namespace):
+    """The environment's settings with the command's flags on top."""
+    from music_etl.settings import Settings
+
+    flags = ("landing", "lake", "warehouse", "warehouse_schema", "max_invalid_fraction")
+    return Settings(**{n: v for n in flags if (v := getattr(args, n, None)) is not None})
+
+
 def _generate(args: argparse.Namespace) -> int:
-    from flows.pipeline import DEFAULT_LANDING
     from music_etl.generate import generate_landing
 
-    root = Path(args.landing or os.environ.get("MUSIC_ETL_LANDING") or DEFAULT_LANDING)
+    root = Path(_settings(args).landing)
     if args.if_empty and root.is_dir() and any(root.rglob("*.csv*")):
         print(f"{root} already has files; not generating")
         return 0
@@ -121,73 +138,45 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _preflight(landing: str, lake: str, warehouse_url: str, schema: str) -> None:
-    """Fail fast, before any Prefect run exists, on locations that cannot work."""
-    from tasks.storage import open_store
-    from tasks.warehouse import open_warehouse
+def _check_locations(settings, *, landing: bool) -> None:
+    """Fail fast, before any Prefect run exists, on locations that cannot work (a replay reads
+    only the lake, where the quarantine lives, and the warehouse)."""
+    from tasks import connections
 
-    open_store(landing)
-    open_warehouse(warehouse_url, schema).close()
-    open_store(lake, create=True)
-
-
-def _replay_preflight(landing: str, lake: str, warehouse_url: str, schema: str) -> None:
-    """A replay reads only the lake (the quarantine lives there) and the warehouse."""
-    from tasks.storage import open_store
-    from tasks.warehouse import open_warehouse
-
-    open_store(lake)
-    open_warehouse(warehouse_url, schema).close()
+    if landing:
+        connections.landing(settings)
+    connections.open_warehouse(settings.warehouse_url, settings.warehouse_schema, settings).close()
+    connections.open_store(settings.lake, settings, create=landing)
 
 
-def _local_run_settings():
-    """Settings for a run on Prefect's temporary server (no PREFECT_API_URL), which nobody
-    watches and which lives only as long as the command:
-    - no flow heartbeats: each of the five flow runs would wait up to a second for its
-      heartbeat thread at exit;
-    - no task-run recorder on that server: its writes to the server's SQLite database stalled
-      the creation of subflow runs by about two seconds, once or twice per run (a run with
-      nothing new took 3.3 s instead of 1.3 s). Flow runs, their states, logs and artifacts are
-      still recorded; only the per-task rows of that throwaway server are not.
-    A run against a real Prefect server (ECS, `prefect server start`) changes nothing here."""
-    from contextlib import nullcontext
+def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -> int:
+    """Build the settings from the environment and the flags, fail fast (exit 2) on ones that
+    cannot work, run the flow and report: exit 1 with one line if it failed, else its summary.
+    `run_parameters(settings)`: the pipeline's own parameters (a replay has none)."""
+    from pydantic import ValidationError
 
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-        temporary_settings,
-    )
+    from music_etl.secrets import has_password
+    from music_etl.settings import configure
+    from music_etl.storage import StorageError
+    from music_etl.warehouse.base import WarehouseError
 
-    if PREFECT_API_URL.value():
-        return nullcontext()
-    # Read by the temporary server, which inherits this process's environment when it starts.
-    os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-
-
-def _run_flow(flow, title: str, args: argparse.Namespace, preflight, **parameters) -> int:
-    """Resolve the locations, fail fast (exit 2) on ones that cannot work, run the flow with
-    the local settings and report: exit 1 with one line if it failed, else its summary."""
-    from flows.pipeline import resolve_locations
-    from tasks.secrets import warehouse_parameter
-    from tasks.storage import StorageError
-    from tasks.warehouse import WarehouseError
-
-    landing, lake, warehouse = resolve_locations(args.landing, args.lake, args.warehouse)
     try:
-        preflight(landing, lake, warehouse, args.schema)
+        settings = _settings(args)
+        _check_locations(settings, landing=run_parameters is not None)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return _fail(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", EXIT_BAD_INPUT)
     except (StorageError, WarehouseError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
-
-    with _local_run_settings():
-        state = flow(
-            landing=landing,
-            lake=lake,
-            warehouse=warehouse_parameter(warehouse),  # a password never becomes a parameter
-            warehouse_schema=args.schema,
-            return_state=True,
-            **parameters,
-        )
+    configure(settings)  # the flow's settings: a password never becomes a flow parameter
+    url = settings.warehouse_url
+    state = flow(
+        lake=settings.lake,
+        warehouse=None if has_password(url) else url,
+        warehouse_schema=settings.warehouse_schema,
+        return_state=True,
+        **(run_parameters(settings) if run_parameters else {}),
+    )
     if not state.is_completed():
         try:
             state.result()
@@ -206,24 +195,24 @@ def _run(args: argparse.Namespace) -> int:
         music_etl_pipeline,
         "music-etl run summary",
         args,
-        _preflight,
-        max_files=args.max_files,
-        max_invalid_fraction=args.max_invalid_fraction,
-        file_keys=args.file_keys,
-        force_reingest=args.force_reingest,
+        lambda settings: dict(
+            landing=settings.landing,
+            max_files=args.max_files,
+            max_invalid_fraction=settings.max_invalid_fraction,
+            file_keys=args.file_keys,
+            force_reingest=args.force_reingest,
+        ),
     )
 
 
 def _replay(args: argparse.Namespace) -> int:
     from flows.replay import replay_quarantine_flow
 
-    return _run_flow(
-        replay_quarantine_flow, "music-etl replay-quarantine summary", args, _replay_preflight
-    )
+    return _run_flow(replay_quarantine_flow, "music-etl replay-quarantine summary", args)
 
 
 def main(argv: list[str] | None = None) -> int:
-    _quiet_prefect_defaults()
+    _prefect_defaults()
     args = _parser().parse_args(argv)
     if args.command == "generate":
         return _generate(args)

@@ -1,36 +1,63 @@
-"""What a run tells people: Prefect artifacts on the flow run and the CLI summary."""
+"""What a run or a replay tells people: its summary (CLI, logs, artifacts), the per-file
+table, and the data-quality message. Plain data: the tasks publish it through Prefect."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 
-from prefect import task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-
-from tasks.models import ExtractResult, LoadedFile, ValidatedCatalogue, ValidatedFile
+from music_etl.models import (
+    ExtractResult,
+    LoadedFile,
+    ReplayedFile,
+    ValidatedCatalogue,
+    ValidatedFile,
+)
 
 
 @dataclass(frozen=True)
 class RunSummary:
     """What a run did, in numbers each found in the lake or the ledger."""
 
-    files_by_status: dict[str, int]
+    kind: str  # "run" (music-etl) or "replay" (replay-quarantine)
     rows_loaded: int
-    rows_quarantined: int  # rows of loaded files, as written to quarantine/streams/
     rows_duplicate: int
     rows_unknown_user: int
     kpi_hours_recomputed: int
     hourly_kpi_rows: int
     genre_kpi_rows: int
     data_docs: str
+    # a run
+    files_by_status: dict[str, int] = field(default_factory=dict)
+    rows_quarantined: int = 0  # rows of loaded files, as written to quarantine/streams/
     files_skipped: int = 0
     catalogues: dict[str, str] = field(default_factory=dict)  # dataset -> what happened
     rows_in_rejected_files: int = 0  # nothing of a rejected file is loaded or quarantined
     skipped_entries: tuple[tuple[str, str], ...] = ()  # (key, why) not read from the landing
     warnings: dict[str, int] = field(default_factory=dict)  # catalogue values stored as NULL
+    # a replay
+    quarantine_files: int = 0  # stream quarantine files of loaded file versions
+    files_with_candidates: int = 0
+    rows_revalidated: int = 0
+    still_quarantined: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def rows_still_quarantined(self) -> int:
+        return sum(n for _, n in self.still_quarantined)
 
     def lines(self) -> list[str]:
+        head = self._replay_lines() if self.kind == "replay" else self._run_lines()
+        return [
+            *head,
+            f"unknown users (kept, warning): {self.rows_unknown_user}",
+            *(f"{name} (stored as NULL, warning): {n}" for name, n in sorted(self.warnings.items())),
+            f"KPI rows written: {self.hourly_kpi_rows} hourly, {self.genre_kpi_rows} genre "
+            f"({self.kpi_hours_recomputed} hours recomputed)",
+            *(f"{dataset} catalogue: {what}" for dataset, what in sorted(self.catalogues.items())),
+            f"Data Docs: {self.data_docs or 'no validation this run'}",
+        ]
+
+    def _run_lines(self) -> list[str]:
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.files_by_status.items())) or "none"
         lines = [f"stream files: {statuses} ({self.files_skipped} already ingested, skipped)"]
         if self.skipped_entries:
@@ -40,23 +67,33 @@ class RunSummary:
                 f"entries not read: {len(self.skipped_entries)} ({shown}"
                 + (f"; and {more} more" if more > 0 else "") + ")"
             )
-        lines += [
+        return [
+            *lines,
             f"rows loaded: {self.rows_loaded}",
             f"rows quarantined: {self.rows_quarantined} (in the lake's quarantine/streams/)",
             f"rows in rejected files: {self.rows_in_rejected_files}",
             f"duplicates: {self.rows_duplicate}",
-            f"unknown users (kept, warning): {self.rows_unknown_user}",
         ]
-        for warning, rows in sorted(self.warnings.items()):
-            lines.append(f"{warning} (stored as NULL, warning): {rows}")
-        lines.append(
-            f"KPI rows written: {self.hourly_kpi_rows} hourly, {self.genre_kpi_rows} genre "
-            f"({self.kpi_hours_recomputed} hours recomputed)"
-        )
-        for dataset, what in sorted(self.catalogues.items()):
-            lines.append(f"{dataset} catalogue: {what}")
-        lines.append(f"Data Docs: {self.data_docs or 'no validation this run'}")
-        return lines
+
+    def _replay_lines(self) -> list[str]:
+        reasons = ", ".join(f"{reason}={n}" for reason, n in self.still_quarantined)
+        return [
+            f"quarantine files: {self.files_with_candidates} with rows to replay "
+            f"(of {self.quarantine_files} of loaded stream files)",
+            f"rows re-validated: {self.rows_revalidated}",
+            f"rows loaded: {self.rows_loaded}",
+            f"duplicates: {self.rows_duplicate}",
+            f"rows still quarantined: {self.rows_still_quarantined}"
+            + (f" ({reasons})" if reasons else ""),
+        ]
+
+
+def _kpi_counts(kpis: dict[str, int]) -> dict[str, int]:
+    return {
+        "kpi_hours_recomputed": kpis.get("hours_recomputed", 0),
+        "hourly_kpi_rows": kpis.get("hourly_rows", 0),
+        "genre_kpi_rows": kpis.get("genre_rows", 0),
+    }
 
 
 def summarise(
@@ -73,15 +110,14 @@ def summarise(
         for file in catalogue.files:
             warnings.update(dict(file.counts.warnings))
     return RunSummary(
+        kind="run",
         files_by_status=dict(Counter(f.status for f in streams)),
         rows_loaded=sum(f.rows_loaded for f in streams),
         rows_quarantined=sum(f.rows_quarantined for f in streams if f.status == "loaded"),
         rows_in_rejected_files=sum(f.rows_read for f in streams if f.status == "rejected"),
         rows_duplicate=sum(f.rows_duplicate for f in streams),
         rows_unknown_user=sum(v.counts.rows_unknown_user for v in validated if v.status == "valid"),
-        kpi_hours_recomputed=kpis.get("hours_recomputed", 0),
-        hourly_kpi_rows=kpis.get("hourly_rows", 0),
-        genre_kpi_rows=kpis.get("genre_rows", 0),
+        **_kpi_counts(kpis),
         data_docs=data_docs,
         files_skipped=extracted.skipped_files,
         skipped_entries=tuple((entry.key, entry.reason) for entry in extracted.skipped_entries),
@@ -124,26 +160,45 @@ def file_rows(validated: list[ValidatedFile], loaded: list[LoadedFile]) -> list[
     return rows
 
 
-def publish_artifacts(rows: list[dict[str, object]], summary: RunSummary) -> None:
-    """Counts table, a link per validation page, and the summary, on the current flow run."""
-    if rows:
-        create_table_artifact(
-            rows, key="file-counts", description="Per-file counts of this run (streams and catalogues)"
-        )
-    for row in rows:
-        if row["data_docs"]:
-            create_link_artifact(
-                link=str(row["data_docs"]),
-                link_text=f"Data Docs: {row['file']} ({row['status']})",
-                description=f"Great Expectations validation of {row['file']}",
-            )
-    if summary.data_docs:
-        create_link_artifact(
-            key="data-docs", link=summary.data_docs, link_text="Great Expectations Data Docs index"
-        )
-    create_markdown_artifact(
-        "\n".join(f"- {line}" for line in summary.lines()), key="run-summary"
+def summarise_replay(
+    quarantine_files: int, replayed: list[ReplayedFile], kpis: dict[str, int], data_docs: str
+) -> RunSummary:
+    revalidated = [r.revalidated for r in replayed]
+    still: Counter[str] = Counter()
+    for item in revalidated:
+        still.update(dict(item.still_quarantined))
+    return RunSummary(
+        kind="replay",
+        quarantine_files=quarantine_files,
+        files_with_candidates=sum(1 for r in revalidated if r.rows_revalidated),
+        rows_revalidated=sum(r.rows_revalidated for r in revalidated),
+        rows_loaded=sum(r.rows_loaded for r in replayed),
+        rows_duplicate=sum(r.rows_duplicate for r in replayed),
+        still_quarantined=tuple(sorted(still.items())),
+        rows_unknown_user=sum(r.rows_unknown_user for r in revalidated),
+        **_kpi_counts(kpis),
+        data_docs=data_docs,
     )
+
+
+def replay_rows(replayed: list[ReplayedFile]) -> list[dict[str, object]]:
+    """One row per quarantine file that had rows to replay, for the counts table artifact."""
+    return [
+        {
+            "quarantine": r.revalidated.quarantine.key,
+            "source_file": r.revalidated.quarantine.source_key,
+            "rows_revalidated": r.revalidated.rows_revalidated,
+            "rows_loaded": r.rows_loaded,
+            "rows_duplicate": r.rows_duplicate,
+            "rows_still_quarantined": r.revalidated.rows_still_quarantined,
+            "still_quarantined_reasons": ", ".join(
+                f"{reason}={n}" for reason, n in r.revalidated.still_quarantined
+            ),
+            "data_docs": r.revalidated.docs_url or "",
+        }
+        for r in replayed
+        if r.revalidated.rows_revalidated
+    ]
 
 
 def quality_message(rows: list[dict[str, object]], summary: RunSummary, run_url: str) -> tuple[str, str] | None:
@@ -164,11 +219,3 @@ def quality_message(rows: list[dict[str, object]], summary: RunSummary, run_url:
     if run_url:
         lines.append(f"Flow run: {run_url}")
     return subject, "\n".join(lines)
-
-
-@task(name="notify-data-quality", retries=2, retry_delay_seconds=[2, 10])
-def notify_data_quality(block_ref: str, subject: str, body: str) -> None:
-    """Send the message through a Prefect notification block (`type-slug/name`)."""
-    from prefect.blocks.core import Block
-
-    Block.load(block_ref).notify(body=body, subject=subject)

@@ -12,8 +12,8 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.models import CatalogueSnapshot, SourceFile
-from tasks.storage import ObjectStore
+from music_etl.models import CatalogueSnapshot, SourceFile
+from music_etl.storage import ObjectStore
 
 
 def raw_key(source: SourceFile) -> str:
