@@ -9,11 +9,15 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
+import tasks.connections
 from tests.integration.helpers import Stores, Warehouse
+from tests.integration.scenarios import warehouse_state, write_abc
 
 POSTGRES_URL = os.environ.get(
     "MUSIC_ETL_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -105,3 +109,74 @@ def new_warehouse(request, tmp_path, postgres_schemas) -> Callable[[], Warehouse
 @pytest.fixture
 def stores(tmp_path, new_warehouse) -> Stores:
     return Stores.fresh(tmp_path / "stores", new_warehouse())
+
+
+# --- shared scenarios and stores ----------------------------------------------------------------
+
+_CLEAN_STATES: dict[str, dict[str, list[tuple]]] = {}
+
+
+@pytest.fixture
+def clean_state(tmp_path, new_warehouse) -> dict[str, list[tuple]]:
+    """The warehouse after one clean run over a, b and c; computed once per backend."""
+    warehouse = new_warehouse()
+    backend = warehouse.url.split(":", 1)[0]
+    if backend not in _CLEAN_STATES:
+        clean = Stores.fresh(tmp_path / "clean", warehouse)
+        write_abc(clean)
+        clean.run()
+        _CLEAN_STATES[backend] = warehouse_state(clean)
+    return _CLEAN_STATES[backend]
+
+
+@pytest.fixture
+def restored_environ():
+    """The CLI runs in-process here; it sets a few environment defaults: put them back."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+# --- S3 over HTTP: a moto server on 127.0.0.1 -----------------------------------------------------
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {name: os.environ.get(name) for name in [*AWS_ENV, "AWS_ENDPOINT_URL"]}
+    os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=endpoint)
+    # Stores are cached per location and process; another module's store talks to its own,
+    # stopped, server. Every module importing this fixture gets its own server: start clean.
+    tasks.connections.forget_stores()
+    yield endpoint
+    tasks.connections.forget_stores()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    for bucket in ("landing-zone", "data-lake"):
+        client.create_bucket(Bucket=bucket)
+    yield client
+    for bucket in ("landing-zone", "data-lake"):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+        client.delete_bucket(Bucket=bucket)

@@ -15,6 +15,9 @@ from flows.pipeline import music_etl_pipeline
 from music_etl.reports import RunSummary
 from music_etl.settings import Settings
 from music_etl.warehouse import connect
+from music_etl.warehouse import sql as warehouse_sql
+from music_etl.warehouse.duckdb_file import DuckDBSession
+from music_etl.warehouse.postgres import PostgresSession
 
 RUN_TIMEOUT = 300  # a full Prefect run, ephemeral API included
 QUICK_TIMEOUT = 120  # commands that fail before Prefect starts
@@ -201,3 +204,30 @@ def single_error_line(result: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1, f"expected one stderr line, got:\n{result.stderr}"
     assert lines[0].startswith("music-etl: error:"), lines[0]
     return lines[0]
+
+
+def upload_landing(client, stores: Stores, prefix: str) -> None:
+    for path in sorted(p for p in stores.landing.rglob("*") if p.is_file()):
+        key = f"{prefix}/{path.relative_to(stores.landing).as_posix()}"
+        client.put_object(Bucket="landing-zone", Key=key, Body=path.read_bytes())
+
+
+def bucket_keys(client, bucket: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def fail_once_while_loading(monkeypatch, stores: Stores, key: str) -> list[str]:
+    """Make the ledger write of `key` raise once, inside its load transaction."""
+    session_class = DuckDBSession if stores.warehouse_url.startswith("duckdb") else PostgresSession
+    original = session_class.execute
+    raised: list[str] = []
+
+    def execute(self, statement, params=None):
+        if statement == warehouse_sql.LEDGER_INSERT and params["source_key"] == key and not raised:
+            raised.append(key)
+            raise ConnectionError("injected: warehouse connection dropped")
+        return original(self, statement, params)
+
+    monkeypatch.setattr(session_class, "execute", execute)
+    return raised

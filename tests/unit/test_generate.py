@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from music_etl.generate import GENRES, SONG_COLUMNS, STREAM_COLUMNS, TRICKY_ARTISTS, generate_landing
+from music_etl.generate import (
+    GENRES,
+    SONG_COLUMNS,
+    STREAM_COLUMNS,
+    TRICKY_ARTISTS,
+    generate_landing,
+)
 
 START = datetime(2026, 11, 27, 8, tzinfo=UTC)
 HOURS = 6

@@ -10,7 +10,6 @@ from sqlalchemy_redshift.dialect import RedshiftDialect_psycopg2
 from sqlglot import exp
 
 from music_etl import lake
-from music_etl.warehouse import sql
 from music_etl.models import (
     CatalogueSnapshot,
     QuarantineFile,
@@ -20,6 +19,7 @@ from music_etl.models import (
 )
 from music_etl.replay import replay_candidates, source_of_quarantine_key
 from music_etl.reports import summarise_replay
+from music_etl.warehouse import sql
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ server), so the real client, its retry mode and our error translation are all on
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import psycopg2
@@ -14,18 +13,28 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 import tasks.connections
-from music_etl.settings import Settings
 from cli.main import main as music_etl_main
+from music_etl.settings import Settings
 from music_etl.warehouse import sql as warehouse_sql
 from music_etl.warehouse.duckdb_file import DuckDBSession
 from music_etl.warehouse.postgres import PostgresSession
-from tests.integration.helpers import open_warehouse
 from tests.integration.conftest import POSTGRES_URL
-from tests.integration.helpers import Stores, streams_csv
-from tests.integration.test_faults import clean_state  # noqa: F401 - fixture
-from tests.integration.test_idempotency import A, B, _warehouse_state, _write_abc
-from tests.integration.test_kpis import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
-from tests.integration.test_s3 import _upload_landing, s3, s3_endpoint  # noqa: F401 - fixtures
+from tests.integration.helpers import (
+    Stores,
+    open_warehouse,
+    streams_csv,
+    upload_landing,
+)
+from tests.integration.scenarios import (
+    DAY_2,
+    EXPECTED_HOURLY,
+    HOUR_10,
+    HOUR_11,
+    A,
+    B,
+    warehouse_state,
+    write_abc,
+)
 
 S3_RUN = dict(landing="s3://landing-zone/incoming", lake="s3://data-lake/lake")
 
@@ -81,21 +90,12 @@ def s3_faults(s3, monkeypatch) -> S3Faults:
     return faults
 
 
-@pytest.fixture
-def restored_environ():
-    """The CLI runs in-process here; it sets a few environment defaults: put them back."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
 @pytest.mark.parametrize("new_warehouse", ["duckdb"], indirect=True)
 def test_s3_server_errors_and_throttling_are_retried_and_the_run_succeeds(stores, s3, s3_faults):
     stores.write("streams/2026/11/27/10.csv", streams_csv(HOUR_10))
     stores.write("streams/2026/11/27/11.csv", streams_csv(HOUR_11))
     stores.write("streams/2026/11/28/09.csv", streams_csv(DAY_2))
-    _upload_landing(s3, stores, "incoming")
+    upload_landing(s3, stores, "incoming")
     # Each kind of transient error on a different path: landing list, landing -> lake copy,
     # lake write, lake read (twice in a row there: two backoffs).
     s3_faults.fail("ListObjectsV2", 500, "InternalError", where="/landing-zone")
@@ -118,7 +118,7 @@ def test_s3_server_errors_and_throttling_are_retried_and_the_run_succeeds(stores
 def test_dropped_warehouse_connection_mid_load_is_retried_exactly_once(stores, clean_state, monkeypatch):
     """The server terminates the loading backend in the middle of b.csv's transaction: the load
     task retries on a new connection, and every event and ledger row is there exactly once."""
-    _write_abc(stores)
+    write_abc(stores)
     terminated: list[int] = []
     original = PostgresSession.execute
 
@@ -134,7 +134,7 @@ def test_dropped_warehouse_connection_mid_load_is_retried_exactly_once(stores, c
 
     assert terminated, "the connection was never dropped"
     assert summary.files_by_status == {"loaded": 3}  # b loaded by the retry, not skipped
-    assert _warehouse_state(stores) == clean_state
+    assert warehouse_state(stores) == clean_state
 
 
 def _source_of_stage(session) -> str:
@@ -223,12 +223,12 @@ def test_s3_access_denied_fails_the_run_with_one_line_and_no_kpi_change(
     stores, s3, s3_faults, capsys, restored_environ
 ):
     stores.write("streams/a.csv", streams_csv(A))
-    _upload_landing(s3, stores, "incoming")
+    upload_landing(s3, stores, "incoming")
     stores.run(**S3_RUN)
     kpis_before = stores.kpis()
     stores.write("streams/b.csv", streams_csv(B))
     stores.write("streams/c.csv", streams_csv([(4, "B3", "2026-11-28 01:00:00")]))
-    _upload_landing(s3, stores, "incoming")
+    upload_landing(s3, stores, "incoming")
     # The lake's policy changed: c.csv's transformed Parquet can no longer be read by the loader.
     s3_faults.fail("GetObject", 403, "AccessDenied", times=99, where="transformed/streams/c.csv")
     capsys.readouterr()

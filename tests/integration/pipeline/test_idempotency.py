@@ -4,68 +4,30 @@ from __future__ import annotations
 
 import pytest
 
-from music_etl.warehouse import sql as warehouse_sql
 from music_etl.quality.suites import SuiteRunner
-from music_etl.warehouse.duckdb_file import DuckDBSession
-from music_etl.warehouse.postgres import PostgresSession
-from tests.integration.helpers import Stores, streams_csv
-
-A = [(1, "A1", "2026-11-27 10:00:00"), (2, "B1", "2026-11-27 10:30:00")]
-B = [(3, "A2", "2026-11-27 11:00:00"), (1, "B2", "2026-11-27 12:00:00")]
-C = [(4, "B3", "2026-11-28 01:00:00"), (3, "A2", "2026-11-27 11:00:00")]  # one duplicate of B
-
-
-def _write_abc(stores: Stores) -> None:
-    stores.write("streams/a.csv", streams_csv(A))
-    stores.write("streams/b.csv", streams_csv(B))
-    stores.write("streams/c.csv", streams_csv(C))
-
-
-def _warehouse_state(stores: Stores) -> dict[str, list[tuple]]:
-    """Every table's business content (load times and run ids left out)."""
-    return {
-        **stores.kpis(),
-        "streams": stores.query(
-            "SELECT user_id, track_id, listen_time, listen_hour, listen_date, source_file"
-            " FROM {s}.streams ORDER BY user_id, track_id, listen_time"
-        ),
-        "ledger": stores.query(
-            "SELECT source_key, etag, status, rows_read, rows_loaded, rows_quarantined,"
-            " rows_duplicate FROM {s}.etl_file_ledger ORDER BY source_key, etag"
-        ),
-        "songs": stores.query("SELECT track_id, artists FROM {s}.songs ORDER BY track_id"),
-        "pending": stores.query("SELECT * FROM {s}.etl_kpi_pending"),
-    }
-
-
-@pytest.fixture
-def clean_state(tmp_path, new_warehouse) -> dict[str, list[tuple]]:
-    """The warehouse after one clean run over a, b and c."""
-    clean = Stores.fresh(tmp_path / "clean", new_warehouse())
-    _write_abc(clean)
-    clean.run()
-    return _warehouse_state(clean)
+from tests.integration.helpers import fail_once_while_loading, streams_csv
+from tests.integration.scenarios import A, B, C, warehouse_state, write_abc
 
 
 def test_repeated_run_changes_nothing(stores, clean_state):
-    _write_abc(stores)
+    write_abc(stores)
     stores.run()
     again = stores.run()
 
     assert again.files_by_status == {} and again.files_skipped == 3
     assert again.rows_loaded == 0 and again.hourly_kpi_rows == 0
-    assert _warehouse_state(stores) == clean_state
+    assert warehouse_state(stores) == clean_state
 
 
 def test_same_file_under_another_key_adds_nothing(stores, clean_state):
-    _write_abc(stores)
+    write_abc(stores)
     stores.run()
     stores.write("streams/copy_of_a.csv", streams_csv(A))
 
     summary = stores.run()
 
     assert summary.rows_loaded == 0 and summary.rows_duplicate == len(A)
-    state = _warehouse_state(stores)
+    state = warehouse_state(stores)
     assert {k: v for k, v in state.items() if k != "ledger"} == {
         k: v for k, v in clean_state.items() if k != "ledger"
     }
@@ -87,25 +49,9 @@ def test_changed_file_is_ingested_again(stores):
     assert stores.kpis()["hourly"][0][1] == 3
 
 
-def _fail_once_while_loading(monkeypatch, stores: Stores, key: str) -> list[str]:
-    """Make the ledger write of `key` raise once, inside its load transaction."""
-    session_class = DuckDBSession if stores.warehouse_url.startswith("duckdb") else PostgresSession
-    original = session_class.execute
-    raised: list[str] = []
-
-    def execute(self, statement, params=None):
-        if statement == warehouse_sql.LEDGER_INSERT and params["source_key"] == key and not raised:
-            raised.append(key)
-            raise ConnectionError("injected: warehouse connection dropped")
-        return original(self, statement, params)
-
-    monkeypatch.setattr(session_class, "execute", execute)
-    return raised
-
-
 def test_failure_inside_a_load_leaves_nothing_half_written(stores, clean_state, monkeypatch):
-    _write_abc(stores)
-    raised = _fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
+    write_abc(stores)
+    raised = fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
 
     state = stores.run(return_state=True)
 
@@ -119,14 +65,14 @@ def test_failure_inside_a_load_leaves_nothing_half_written(stores, clean_state, 
     assert stores.query("SELECT COUNT(*) FROM {s}.etl_kpi_pending") == [(1,)]
 
     stores.run()
-    assert _warehouse_state(stores) == clean_state
+    assert warehouse_state(stores) == clean_state
 
 
 def test_retried_flow_run_reuses_finished_work(stores, clean_state, monkeypatch):
     from flows.pipeline import music_etl_pipeline
 
-    _write_abc(stores)
-    raised = _fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
+    write_abc(stores)
+    raised = fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
     validations: list[str] = []
     original_validate = SuiteRunner.validate
 
@@ -142,7 +88,7 @@ def test_retried_flow_run_reuses_finished_work(stores, clean_state, monkeypatch)
     assert raised and state.is_completed()
     # 2 catalogues + 3 stream files validated once; the retry took b and c from the cache.
     assert len(validations) == 5, validations
-    assert _warehouse_state(stores) == clean_state
+    assert warehouse_state(stores) == clean_state
 
 
 def test_replay_of_a_rejected_file_after_the_catalogue_learns_its_tracks(stores):
@@ -174,7 +120,7 @@ def test_two_runs_at_once_never_ingest_a_file_twice(stores, clean_state):
     transaction lets one run load each file; the other finds it done and skips it."""
     from concurrent.futures import ThreadPoolExecutor
 
-    _write_abc(stores)
+    write_abc(stores)
     with ThreadPoolExecutor(max_workers=2) as pool:
         summaries = list(pool.map(lambda _: stores.run(), range(2)))
 
@@ -182,4 +128,4 @@ def test_two_runs_at_once_never_ingest_a_file_twice(stores, clean_state):
     loaded = sum(s.get("loaded", 0) for s in statuses)
     assert loaded == 3, statuses  # each file loaded by exactly one of the two runs
     assert sum(s.rows_loaded for s in summaries) == len(set(A + B + C))
-    assert _warehouse_state(stores) == clean_state
+    assert warehouse_state(stores) == clean_state

@@ -14,15 +14,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import tasks.connections
-from music_etl.settings import Settings, configure
-from flows.pipeline import music_etl_pipeline
 from cli.main import main as music_etl_main
-from tasks.blocks import WarehouseCredentials
+from flows.pipeline import music_etl_pipeline
 from music_etl.quality.data_docs import workspace
+from music_etl.settings import Settings, configure
+from tasks.blocks import WarehouseCredentials
 from tests.integration.conftest import POSTGRES_URL, prefect_server
-from tests.integration.test_idempotency import _write_abc
-from tests.integration.test_retries import restored_environ  # noqa: F401 - fixture
-from tests.integration.test_s3 import _upload_landing, s3, s3_endpoint  # noqa: F401 - fixtures
+from tests.integration.helpers import upload_landing
+from tests.integration.scenarios import write_abc
 
 RUN_ID = uuid.uuid4().hex[:8]
 BLOCK_PASSWORD = f"blockpw-{RUN_ID}"
@@ -89,8 +88,13 @@ async def _api_records(since) -> dict[str, str]:
     """Flow runs (with parameters and states), task runs, logs and artifacts stored by the API."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
-        ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId,
-        FlowRunFilterStartTime, LogFilter, LogFilterFlowRunId,
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterStartTime,
+        LogFilter,
+        LogFilterFlowRunId,
     )  # fmt: skip
 
     async with get_client() as client:
@@ -159,8 +163,8 @@ def test_planted_secrets_appear_in_no_output(
     monkeypatch.setattr(tasks.connections, "_stores", {})
     caplog.set_level(logging.INFO)
     _plant_blocks(s3_endpoint, RUN_ID)
-    _write_abc(stores)
-    _upload_landing(s3, stores, "in")
+    write_abc(stores)
+    upload_landing(s3, stores, "in")
     schema = stores.warehouse.schema
     blocks = [f"--landing=block:secret-landing-{RUN_ID}", f"--lake=block:secret-lake-{RUN_ID}"]
 
@@ -168,7 +172,7 @@ def test_planted_secrets_appear_in_no_output(
     first = music_etl_main(["run", *blocks, f"--warehouse=block:secret-warehouse-{RUN_ID}", f"--schema={schema}"])
     # 2. A password in the warehouse URL given on the command line.
     stores.write("streams/d.csv", "user_id,track_id,listen_time\n5,C1,2026-11-29 08:00:00\n")
-    _upload_landing(s3, stores, "in")
+    upload_landing(s3, stores, "in")
     second = music_etl_main(["run", *blocks, f"--warehouse={_url_with_password()}", f"--schema={schema}"])
     # 3. A failing run: $MUSIC_ETL_WAREHOUSE holds a password URL to a server that is not there.
     monkeypatch.setenv("MUSIC_ETL_WAREHOUSE", _url_with_password(port=1))

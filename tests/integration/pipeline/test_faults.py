@@ -12,26 +12,11 @@ from music_etl.warehouse import sql as warehouse_sql
 from music_etl.warehouse.duckdb_file import DuckDBSession
 from music_etl.warehouse.postgres import PostgresSession
 from tests.integration.helpers import Stores
-from tests.integration.test_idempotency import _warehouse_state, _write_abc
-
-_CLEAN_STATES: dict[str, dict[str, list[tuple]]] = {}
+from tests.integration.scenarios import warehouse_state, write_abc
 
 
 class InjectedCrash(RuntimeError):
     """Stands for the process dying: not transient, so no task retry absorbs it."""
-
-
-@pytest.fixture
-def clean_state(tmp_path, new_warehouse) -> dict[str, list[tuple]]:
-    """The warehouse after one clean run over a, b and c; computed once per backend."""
-    warehouse = new_warehouse()
-    backend = warehouse.url.split(":", 1)[0]
-    if backend not in _CLEAN_STATES:
-        clean = Stores.fresh(tmp_path / "clean", warehouse)
-        _write_abc(clean)
-        clean.run()
-        _CLEAN_STATES[backend] = _warehouse_state(clean)
-    return _CLEAN_STATES[backend]
 
 
 def _crash_after(monkeypatch, module, name: str, crashed: list[str], key: str | None = None):
@@ -105,7 +90,7 @@ FRESH = [
 
 @pytest.mark.parametrize("new_warehouse, boundary, recovery", RETRY + FRESH, indirect=["new_warehouse"])
 def test_crash_then_recovery_equals_a_clean_run(stores, clean_state, monkeypatch, boundary, recovery):
-    _write_abc(stores)
+    write_abc(stores)
     crashed: list[str] = []
     BOUNDARIES[boundary](monkeypatch, stores, crashed)
 
@@ -119,4 +104,4 @@ def test_crash_then_recovery_equals_a_clean_run(stores, clean_state, monkeypatch
         stores.run()
 
     assert crashed, "the fault was never injected"
-    assert _warehouse_state(stores) == clean_state
+    assert warehouse_state(stores) == clean_state

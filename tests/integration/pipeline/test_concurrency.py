@@ -13,16 +13,16 @@ import pytest
 
 from tests.integration.conftest import POSTGRES_URL
 from tests.integration.helpers import RUN_TIMEOUT, Stores, cli, location_args, start_cli
-from tests.integration.test_idempotency import _warehouse_state, _write_abc
+from tests.integration.scenarios import warehouse_state, write_abc
 
 
 @pytest.fixture
 def sequential_state(tmp_path, new_warehouse) -> dict[str, list[tuple]]:
     """The warehouse after the same files went through one run at a time."""
     reference = Stores.fresh(tmp_path / "reference", new_warehouse())
-    _write_abc(reference)
+    write_abc(reference)
     reference.run()
-    return _warehouse_state(reference)
+    return warehouse_state(reference)
 
 
 def _finish(runs) -> list[str]:
@@ -76,7 +76,7 @@ def test_two_runs_at_once_on_postgresql_write_every_kpi_row_once(stores, sequent
     # The catalogues are loaded first, so the two runs below only load stream files.
     first = cli("run", *location_args(stores), cwd=tmp_path / "first")
     assert first.returncode == 0, first.stderr
-    _write_abc(stores)
+    write_abc(stores)
     application = f"music-etl-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PGAPPNAME": application}  # libpq names the runs' connections
 
@@ -91,7 +91,7 @@ def test_two_runs_at_once_on_postgresql_write_every_kpi_row_once(stores, sequent
         _wait_for_lock_waiters(application, 2, runs)
     outputs = _finish(runs)
 
-    state = _warehouse_state(stores)
+    state = warehouse_state(stores)
     if state != sequential_state:  # DEBUG
         import pprint
         pprint.pprint(state); pprint.pprint(sequential_state)
@@ -102,21 +102,21 @@ def test_two_runs_at_once_on_postgresql_write_every_kpi_row_once(stores, sequent
 
 @pytest.mark.parametrize("new_warehouse", ["duckdb"], indirect=True)
 def test_a_second_run_on_one_duckdb_file_waits_its_turn(stores, sequential_state, tmp_path):
-    _write_abc(stores)
+    write_abc(stores)
 
     runs = [start_cli("run", *location_args(stores), cwd=tmp_path / f"run{n}") for n in (1, 2)]
     outputs = _finish(runs)
 
     # DuckDB lets one process write a file: one run found it taken and waited for it.
     assert any("in use by another process" in out for out in outputs), outputs
-    assert _warehouse_state(stores) == sequential_state
+    assert warehouse_state(stores) == sequential_state
 
 
 @pytest.mark.parametrize("new_warehouse", ["duckdb"], indirect=True)
 def test_two_runs_sharing_one_lake_both_complete(stores, new_warehouse, sequential_state, tmp_path):
     """Each run validates in a Great Expectations project of its own; only the published Data
     Docs are shared (the lake held one GX project, and one run died of it)."""
-    _write_abc(stores)
+    write_abc(stores)
     other = Stores(stores.landing, stores.lake, new_warehouse())
 
     runs = [
@@ -125,13 +125,13 @@ def test_two_runs_sharing_one_lake_both_complete(stores, new_warehouse, sequenti
     ]
     _finish(runs)
 
-    assert _warehouse_state(stores) == sequential_state
-    assert _warehouse_state(other) == sequential_state
+    assert warehouse_state(stores) == sequential_state
+    assert warehouse_state(other) == sequential_state
     assert (stores.lake / "data_docs" / "index.html").is_file()
 
 
 def test_kpi_rows_written_twice_by_an_older_version_are_repaired(stores, sequential_state):
-    _write_abc(stores)
+    write_abc(stores)
     stores.run()
     # What concurrent runs of earlier versions left behind: no unique keys, rows twice.
     drop_index = "DROP INDEX {s}.hourly_kpis_key"
@@ -142,6 +142,6 @@ def test_kpi_rows_written_twice_by_an_older_version_are_repaired(stores, sequent
     summary = stores.run()
 
     assert summary.files_by_status == {}  # nothing new: the repair alone recomputed the rows
-    assert _warehouse_state(stores) == sequential_state
+    assert warehouse_state(stores) == sequential_state
     with pytest.raises(Exception, match="(?i)duplicate|unique|constraint"):
         stores.query_all(["INSERT INTO {s}.hourly_kpis SELECT * FROM {s}.hourly_kpis"])

@@ -1,4 +1,5 @@
-"""Which failures a task retries: transient I/O only, never bad input or programming errors."""
+"""music_etl/faults.py: which failures a task retries (transient I/O only, never bad input or
+programming errors), and which are one file's own fault."""
 
 from __future__ import annotations
 

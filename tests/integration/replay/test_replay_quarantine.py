@@ -6,19 +6,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flows.replay import replay_quarantine_flow
-from music_etl.warehouse import sql as warehouse_sql
 from music_etl.warehouse import tables
-from tests.integration.helpers import open_warehouse
 from tests.integration.helpers import (
     QUICK_TIMEOUT,
     Stores,
     Warehouse,
+    bucket_keys,
     cli,
+    open_warehouse,
     single_error_line,
     songs_csv,
     streams_csv,
+    upload_landing,
 )
-from tests.integration.test_s3 import _keys, _upload_landing, s3, s3_endpoint  # noqa: F401
 
 STREAM_KEY = "streams/2026/11/27/10.csv"
 # Tracks the catalogue learns later: D1 adds plays for "Delta, The" (already an artist) in
@@ -187,13 +187,13 @@ def test_event_loaded_meanwhile_from_another_file_counts_as_duplicate(stores):
 def test_replay_with_the_lake_on_s3(s3, tmp_path):
     stores = Stores.fresh(tmp_path / "stores", Warehouse(f"duckdb:///{tmp_path}/w.duckdb"))
     on_s3 = dict(landing="s3://landing-zone/incoming", lake="s3://data-lake/lake")
-    _first_run_then_catalogue_learns(stores, lambda: _upload_landing(s3, stores, "incoming"), **on_s3)
+    _first_run_then_catalogue_learns(stores, lambda: upload_landing(s3, stores, "incoming"), **on_s3)
 
     summary = _replay(stores, **on_s3)
 
     assert (summary.rows_loaded, summary.rows_duplicate, summary.rows_still_quarantined) == (3, 1, 1)
     assert stores.event_count() == len(KNOWN) + 3
-    lake_keys = _keys(s3, "data-lake")
+    lake_keys = bucket_keys(s3, "data-lake")
     assert any(k.startswith("lake/replay/") and f"/events/{STREAM_KEY}@" in k for k in lake_keys)
     assert _replay(stores, **on_s3).rows_loaded == 0
 

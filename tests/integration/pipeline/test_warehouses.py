@@ -7,7 +7,7 @@ import pytest
 from tasks.blocks import WarehouseCredentials
 from tests.integration.conftest import POSTGRES_URL
 from tests.integration.helpers import QUICK_TIMEOUT, cli, single_error_line, streams_csv
-from tests.integration.test_kpis import HOUR_11
+from tests.integration.scenarios import HOUR_11
 
 SECRET = "pw-7d1f3c-never-shown"
 

@@ -25,9 +25,9 @@ import pytest
 import yaml
 
 from tests.integration.helpers import Stores, Warehouse, streams_csv
-from tests.integration.test_kpis import EXPECTED_HOURLY, HOUR_10, HOUR_11, DAY_2
+from tests.integration.scenarios import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 ROLE = "arn:aws:iam::123456789012:role/music-etl-{}"
 
@@ -366,7 +366,10 @@ def test_a_deployed_run_started_like_the_ui_fails_then_resumes_on_retry(server, 
 
     async def tasks_and_artifacts(client):
         from prefect.client.schemas.filters import (
-            ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId,
+            ArtifactFilter,
+            ArtifactFilterFlowRunId,
+            FlowRunFilter,
+            FlowRunFilterId,
             FlowRunFilterParentFlowRunId,
         )  # fmt: skip
 

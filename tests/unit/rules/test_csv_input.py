@@ -1,4 +1,4 @@
-"""Unit tests of tasks/csv_input.py: the CSV dialect of SPEC section 2, bad files of section 3."""
+"""music_etl/rules/csv_input.py: the CSV dialect of SPEC section 2, bad files of section 3."""
 
 import gzip
 

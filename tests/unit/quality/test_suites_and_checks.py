@@ -1,5 +1,5 @@
-"""Unit tests of the data-quality rules (SPEC 3): the GX suites in expectations/, the reason
-precedence of tasks/validation.py and the pure frame builders of tasks/quality.py."""
+"""The data-quality rules (SPEC 3): the GX suites in expectations/, the reason precedence of
+music_etl/quality/suites.py and the frame builders of music_etl/quality/checks.py."""
 
 import json
 from pathlib import Path
@@ -7,10 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from music_etl.quality.checks import prepare_songs, prepare_streams, prepare_users, quarantine_table
+from music_etl.quality.checks import (
+    prepare_songs,
+    prepare_streams,
+    prepare_users,
+    quarantine_table,
+)
 from music_etl.quality.suites import first_reasons, quarantine_reasons, suite_definition
 
-EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
+EXPECTATIONS = Path(__file__).resolve().parents[3] / "expectations"
 SUITE_FILES = sorted(EXPECTATIONS.glob("*.json"))
 
 # SPEC section 3, in SPEC's order.

@@ -5,66 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import boto3
-import pytest
-from moto.server import ThreadedMotoServer
-
-import tasks.connections
-from music_etl.settings import Settings
-from tests.integration.helpers import Stores, cli, single_error_line, streams_csv
-from tests.integration.test_kpis import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
-
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = {name: os.environ.get(name) for name in [*AWS_ENV, "AWS_ENDPOINT_URL"]}
-    os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=endpoint)
-    # Stores are cached per location and process; another module's store talks to its own,
-    # stopped, server. Every module importing this fixture gets its own server: start clean.
-    tasks.connections.forget_stores()
-    yield endpoint
-    tasks.connections.forget_stores()
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint):
-    client = boto3.client("s3", endpoint_url=s3_endpoint)
-    for bucket in ("landing-zone", "data-lake"):
-        client.create_bucket(Bucket=bucket)
-    yield client
-    for bucket in ("landing-zone", "data-lake"):
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                client.delete_object(Bucket=bucket, Key=item["Key"])
-        client.delete_bucket(Bucket=bucket)
-
-
-def _upload_landing(client, stores: Stores, prefix: str) -> None:
-    for path in sorted(p for p in stores.landing.rglob("*") if p.is_file()):
-        key = f"{prefix}/{path.relative_to(stores.landing).as_posix()}"
-        client.put_object(Bucket="landing-zone", Key=key, Body=path.read_bytes())
-
-
-def _keys(client, bucket: str) -> list[str]:
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+from tests.integration.helpers import (
+    bucket_keys,
+    cli,
+    single_error_line,
+    streams_csv,
+    upload_landing,
+)
+from tests.integration.scenarios import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
 
 
 def test_pipeline_with_landing_and_lake_on_s3(s3, stores, s3_endpoint):
@@ -73,7 +21,7 @@ def test_pipeline_with_landing_and_lake_on_s3(s3, stores, s3_endpoint):
     stores.write("streams/2026/11/28/09.csv", streams_csv(DAY_2))
     stores.write("streams/broken.csv", "user_id,track_id\n1,A1\n")
     stores.write("streams/.staging/12.csv", streams_csv(HOUR_10))  # an uploader's hidden folder
-    _upload_landing(s3, stores, "incoming")
+    upload_landing(s3, stores, "incoming")
     s3.put_object(Bucket="landing-zone", Key="incoming/streams-old/x.csv", Body=b"not a stream file")
 
     run = dict(landing="s3://landing-zone/incoming", lake="s3://data-lake/lake")
@@ -82,7 +30,7 @@ def test_pipeline_with_landing_and_lake_on_s3(s3, stores, s3_endpoint):
     assert summary.files_by_status == {"loaded": 3, "rejected": 1}
     assert summary.skipped_entries == (("streams/.staging/12.csv", "hidden (name starts with a dot)"),)
     assert stores.kpis()["hourly"] == EXPECTED_HOURLY
-    lake = _keys(s3, "data-lake")
+    lake = bucket_keys(s3, "data-lake")
     assert "lake/raw/streams/2026/11/27/10.csv@" in "\n".join(lake)
     assert any(k.startswith("lake/transformed/streams/2026/11/28/09.csv@") for k in lake)
     # Data Docs: uploaded with content types, and the run links to the uploaded index.
@@ -115,12 +63,12 @@ def test_s3bucket_blocks_for_landing_and_lake(s3, stores, s3_endpoint):
     )
     S3Bucket(bucket_name="data-lake", credentials=credentials).save("test-lake", overwrite=True)
     stores.write("streams/a.csv", streams_csv(HOUR_11))
-    _upload_landing(s3, stores, "in")
+    upload_landing(s3, stores, "in")
 
     summary = stores.run(landing="block:test-landing", lake="block:test-lake")
 
     assert summary.files_by_status == {"loaded": 1}
-    assert any(k.startswith("raw/streams/a.csv@") for k in _keys(s3, "data-lake"))
+    assert any(k.startswith("raw/streams/a.csv@") for k in bucket_keys(s3, "data-lake"))
 
 
 def test_missing_bucket_is_one_clear_line(s3, tmp_path):
@@ -159,7 +107,8 @@ def test_retry_in_a_new_container_reuses_results_kept_in_s3(s3, stores, s3_endpo
 
     from flows.pipeline import music_etl_pipeline
     from music_etl.quality.suites import SuiteRunner
-    from tests.integration.test_idempotency import A, B, C, _fail_once_while_loading
+    from tests.integration.helpers import fail_once_while_loading
+    from tests.integration.scenarios import A, B, C
 
     s3.create_bucket(Bucket="prefect-results")
     credentials = AwsCredentials(
@@ -171,7 +120,7 @@ def test_retry_in_a_new_container_reuses_results_kept_in_s3(s3, stores, s3_endpo
     )
     for name, rows in (("a", A), ("b", B), ("c", C)):
         stores.write(f"streams/{name}.csv", streams_csv(rows))
-    raised = _fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
+    raised = fail_once_while_loading(monkeypatch, stores, "streams/b.csv")
     validations = []
     original_validate = SuiteRunner.validate
 
@@ -189,7 +138,7 @@ def test_retry_in_a_new_container_reuses_results_kept_in_s3(s3, stores, s3_endpo
 
     assert raised and state.is_completed()
     assert len(validations) == 5  # 2 catalogues + 3 files once; the retry hit the cache
-    results = _keys(s3, "prefect-results")
+    results = bucket_keys(s3, "prefect-results")
     assert len(results) >= 2 * (2 + 3 + 3 + 3)  # copy, validate, transform: result + record
     local_after = set(local_disk.rglob("*")) if local_disk.exists() else set()
     assert local_after == local_before, "results were also written to the local disk"

@@ -7,9 +7,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
 import pyarrow.parquet as pq
+import pytest
 
 from tests.integration.helpers import streams_csv
 

@@ -17,7 +17,11 @@ from music_etl.settings import Settings
 from music_etl.warehouse import sql, tables
 from music_etl.warehouse.base import Session, WarehouseError
 from music_etl.warehouse.connect import open_warehouse
-from music_etl.warehouse.postgres import PostgresSession, RedshiftSession, RedshiftWarehouse
+from music_etl.warehouse.postgres import (
+    PostgresSession,
+    RedshiftSession,
+    RedshiftWarehouse,
+)
 
 
 def _staged(name: str) -> list[str]:
