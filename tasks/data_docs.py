@@ -17,7 +17,7 @@ import mimetypes
 import os
 import shutil
 import tempfile
-from functools import cache
+import threading
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
@@ -33,12 +33,18 @@ def workspace(store: ObjectStore) -> tuple[Path, Path]:
     return root / "gx", root / DOCS_PREFIX
 
 
-@cache
+_scratch: list[Path] = []
+_scratch_lock = threading.Lock()
+
+
 def _process_scratch() -> Path:
-    """A scratch folder of this process (a container's run), never shared with another."""
-    path = Path(tempfile.mkdtemp(prefix="music-etl-gx-"))
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return path
+    """A scratch folder of this process (a container's run), never shared with another; made
+    once, under a lock: two threads making two would give the process two GX projects."""
+    with _scratch_lock:
+        if not _scratch:
+            _scratch.append(Path(tempfile.mkdtemp(prefix="music-etl-gx-")))
+            atexit.register(shutil.rmtree, _scratch[0], ignore_errors=True)
+        return _scratch[0]
 
 
 def runner(store: ObjectStore) -> SuiteRunner:

@@ -83,14 +83,17 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_the_files_fault(exc: BaseException) -> bool:
     """A failure inside one file's own work (reading, checking, transforming its rows) that
-    the other files would not meet: that file is rejected and the run goes on. Storage,
-    warehouse, operating-system and transient failures belong to the run, and fail or retry it."""
+    the other files would not meet: a data error (a value out of range, a type or encoding
+    that does not fit). That file is rejected and the run goes on. Storage, warehouse,
+    operating-system and transient failures belong to the run, and so does anything else (a
+    bug or a broken library must fail the run loudly, not reject good files quietly)."""
+    import pyarrow
     from tasks.storage import StorageError
     from tasks.warehouse import WarehouseError
 
-    if isinstance(exc, (StorageError, WarehouseError, OSError)):
+    if isinstance(exc, (StorageError, WarehouseError, OSError)) or is_transient(exc):
         return False
-    return not is_transient(exc)
+    return isinstance(exc, (ValueError, TypeError, ArithmeticError, pyarrow.ArrowException))
 
 
 def _is_transient(task: Any, task_run: Any, state: Any) -> bool:

@@ -150,7 +150,7 @@ def validate_stream_file(
         if not is_the_files_fault(exc):
             raise
         reason = f"validation failed: {type(exc).__name__}: {exc}"
-        get_run_logger().warning("%s rejected: %s", source.key, reason)
+        get_run_logger().warning("%s rejected: %s", source.key, reason, exc_info=True)
         return ValidatedFile(source=source, status="rejected", reason=reason)
 
 

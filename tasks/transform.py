@@ -72,7 +72,7 @@ def transform_stream_file(settings: RunSettings, validated: ValidatedFile) -> Tr
         if not is_the_files_fault(exc):
             raise
         reason = f"transformation failed: {type(exc).__name__}: {exc}"
-        get_run_logger().warning("%s rejected: %s", validated.source.key, reason)
+        get_run_logger().warning("%s rejected: %s", validated.source.key, reason, exc_info=True)
         rejected = replace(validated, status="rejected", reason=reason)
         return TransformedFile(validated=rejected, events_key=None)
 

@@ -59,6 +59,11 @@ def first_reasons(
     return reasons
 
 
+# Great Expectations is not thread-safe: its contexts, file stores and its process-wide
+# project manager (the "current" context) are shared. One validation at a time per process.
+_GX_LOCK = threading.RLock()
+
+
 class SuiteRunner:
     """One Great Expectations file context per workspace, with a checkpoint per dataset."""
 
@@ -73,7 +78,7 @@ class SuiteRunner:
         pandas_execution_engine.HASH_THRESHOLD = 0
 
         self._gx = gx
-        self._lock = threading.Lock()  # GX contexts and their file stores are not thread-safe
+        self._lock = _GX_LOCK
         gx_root.mkdir(parents=True, exist_ok=True)
         self.context = gx.get_context(mode="file", project_root_dir=str(gx_root))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -190,12 +195,11 @@ def _expectation(gx: Any, item: dict[str, Any]) -> Any:
 
 
 _runners: dict[Path, SuiteRunner] = {}
-_runners_lock = threading.Lock()
 
 
 def suite_runner(gx_root: Path, docs_dir: Path) -> SuiteRunner:
     """The process-wide runner for a workspace (creating a GX context costs about a second)."""
-    with _runners_lock:
+    with _GX_LOCK:  # creating a context changes GX's process-wide state too
         runner = _runners.get(gx_root)
         if runner is None:
             runner = _runners[gx_root] = SuiteRunner(gx_root, docs_dir)

@@ -61,3 +61,25 @@ def test_backoff_is_configurable(monkeypatch):
     monkeypatch.setenv("MUSIC_ETL_RETRY_DELAYS", "0.5,2")
     assert retry_delays() == [0.5, 2]
     assert IO_RETRIES["retries"] == 3
+
+
+@pytest.mark.parametrize(
+    "error, its_fault",
+    [
+        (ValueError("year 0 is out of range"), True),
+        (TypeError("unsupported operand"), True),
+        (OverflowError("int too large"), True),
+        (__import__("pyarrow").ArrowInvalid("CSV parse error"), True),
+        (StorageError("bucket gone"), False),
+        (ObjectMissing("raw copy gone"), False),
+        (OSError(28, "No space left on device"), False),
+        (_s3_error(503, "SlowDown"), False),
+        (RuntimeError("a bug, or a library in a bad state"), False),
+        (IndexError("string index out of range"), False),
+    ],
+    ids=repr,
+)
+def test_only_data_errors_are_a_files_own_fault(error, its_fault):
+    from tasks.policies import is_the_files_fault
+
+    assert is_the_files_fault(error) is its_fault
