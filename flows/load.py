@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from music_etl.models import LoadedFile, TransformedCatalogue, TransformedFile
+from music_etl.models import KpiUpdate, LoadedFile, TransformedCatalogue, TransformedFile
 from music_etl.settings import Settings
 from tasks.load import load_catalogue, load_stream_file, recompute_kpis
 
@@ -12,7 +12,7 @@ from tasks.load import load_catalogue, load_stream_file, recompute_kpis
 @flow(name="load")
 def load_flow(
     settings: Settings, catalogues: list[TransformedCatalogue], files: list[TransformedFile]
-) -> tuple[list[LoadedFile], dict[str, int]]:
+) -> tuple[list[LoadedFile], KpiUpdate]:
     logger = get_run_logger()
     loaded: list[LoadedFile] = []
     for catalogue in catalogues:
@@ -26,5 +26,5 @@ def load_flow(
             result.status, result.rows_loaded,
         )  # fmt: skip
     kpis = recompute_kpis(settings)
-    logger.info("KPIs recomputed for %d hour(s)", kpis["hours_recomputed"])
+    logger.info("KPIs recomputed for %d hour(s)", kpis.hours_recomputed)
     return loaded, kpis

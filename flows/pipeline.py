@@ -15,7 +15,7 @@ from music_etl.reports import RunSummary, file_rows, quality_message, summarise
 from music_etl.settings import load_settings
 from tasks.connections import close_warehouses
 from tasks.load import prepare_warehouse
-from tasks.report import notify_data_quality, publish_artifacts
+from tasks.report import kpi_history, notify_data_quality, report
 
 
 @flow(name="music-etl")
@@ -72,13 +72,14 @@ def music_etl_pipeline(
         catalogues, validated, docs = validate_flow(settings, extracted)
         new_catalogues, transformed = transform_flow(settings, catalogues, validated)
         loaded, kpis = load_flow(settings, new_catalogues, transformed)
+        history = kpi_history(settings) if validated or catalogues else None
     finally:
         close_warehouses()
 
     catalogue_files = [f for c in catalogues for f in c.files]
-    summary = summarise(loaded, validated, catalogues, kpis, docs, extracted)
     rows = file_rows(catalogue_files + validated, loaded)
-    publish_artifacts(rows, summary)
+    summary = summarise(loaded, validated, catalogues, kpis, docs, extracted)
+    summary = report(settings, summary, rows, kpis, history, docs)
     logger = get_run_logger()
     for line in summary.lines():
         logger.info(line)

@@ -12,7 +12,7 @@ from music_etl.settings import load_settings
 from tasks.connections import close_warehouses
 from tasks.load import prepare_warehouse, recompute_kpis
 from tasks.replay import find_quarantined_stream_files, load_replayed_rows, revalidate_quarantine
-from tasks.report import publish_artifacts
+from tasks.report import kpi_history, report
 from tasks.runners import per_file_runner
 from tasks.validate import build_data_docs, write_lookups
 
@@ -58,14 +58,16 @@ def replay_quarantine_flow(
                 revalidated = runner.map(revalidate_quarantine, parameters).result()
             # One writer at a time, each quarantine file in its own transaction.
             replayed = [load_replayed_rows(settings, item) for item in revalidated]
-            if any(item.docs_url for item in revalidated):
+            if any(item.docs_page for item in revalidated):
                 docs = build_data_docs(settings)
         kpis = recompute_kpis(settings)
+        history = kpi_history(settings) if replayed else None
     finally:
         close_warehouses()
 
+    rows = replay_rows(replayed)
     summary = summarise_replay(len(quarantines), replayed, kpis, docs)
-    publish_artifacts(replay_rows(replayed), summary)
+    summary = report(settings, summary, rows, kpis, history, docs)
     logger = get_run_logger()
     for line in summary.lines():
         logger.info(line)

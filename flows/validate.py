@@ -31,6 +31,6 @@ def validate_flow(
     for item in files:
         if item.status != "valid":
             logger.warning("%s: %s (%s)", item.source.key, item.status, item.reason)
-    ran_validation = bool(catalogues or any(f.docs_url for f in files))
+    ran_validation = bool(catalogues or any(f.docs_page for f in files))
     docs = build_data_docs(settings) if ran_validation else ""
     return catalogues, files, docs

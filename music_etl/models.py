@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date, datetime
 from dataclasses import dataclass, field
 
 from music_etl.storage import SkippedEntry
@@ -83,7 +84,7 @@ class ValidatedFile:
     extra_columns: tuple[str, ...] = ()
     validated_key: str | None = None  # lake Parquet of valid rows with parsed columns
     quarantine_key: str | None = None
-    docs_url: str | None = None
+    docs_page: str | None = None  # lake key of its Data Docs page (links are made per report)
 
     def __post_init__(self) -> None:
         # Reasons quote file contents (a parser's message, a header): keep them storable.
@@ -97,7 +98,7 @@ class ValidatedCatalogue:
     files: tuple[ValidatedFile, ...]  # per-file status and counts
     validated_key: str | None  # lake Parquet of the kept rows (None when nothing is usable)
     rows_duplicate: int
-    docs_url: str | None
+    docs_page: str | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,28 @@ class LoadedFile:
         object.__setattr__(self, "reason", printable(self.reason))
 
 
+@dataclass(frozen=True)
+class KpiUpdate:
+    """What a KPI recomputation wrote, and what the run's reports show of it."""
+
+    hours_recomputed: int = 0
+    hourly_rows: int = 0
+    genre_rows: int = 0
+    # (listen_hour, total_streams, unique_listeners, top_artist), latest first, at most a week
+    hours: tuple[tuple[datetime, int, int, str | None], ...] = ()
+    # (listen_date, track_genre, listen_count): the top three genres of each recomputed day
+    top_genres: tuple[tuple[date, str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class KpiHistory:
+    """The warehouse's recent KPIs, for the dashboard: hours (latest two weeks) and the top
+    five genres of each of the latest fourteen days."""
+
+    hours: tuple[tuple[datetime, int, int], ...] = ()  # (listen_hour, streams, listeners)
+    top_genres: tuple[tuple[date, str, int], ...] = ()  # (listen_date, genre, listen_count)
+
+
 # --- a replay of quarantined stream rows (replay-quarantine) ---
 
 
@@ -152,7 +175,7 @@ class RevalidatedFile:
     still_quarantined: tuple[tuple[str, int], ...] = ()  # (reason, rows) of rows that still fail
     events_key: str | None = None  # lake Parquet of the passing rows' events (stage_events)
     row_numbers_key: str | None = None  # lake Parquet of the passing rows' row numbers
-    docs_url: str | None = None
+    docs_page: str | None = None
 
     @property
     def rows_still_quarantined(self) -> int:

@@ -94,7 +94,7 @@ def revalidate_quarantine(
         rows_passed=counts.rows_valid,
         rows_unknown_user=counts.rows_unknown_user,
         still_quarantined=counts.quarantine_by_reason,
-        docs_url=check.docs_url,
+        docs_page=check.docs_page,
     )
     if not counts.rows_valid:
         return result

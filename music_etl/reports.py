@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from music_etl.models import (
     ExtractResult,
+    KpiUpdate,
     LoadedFile,
     ReplayedFile,
     ValidatedCatalogue,
@@ -88,11 +89,11 @@ class RunSummary:
         ]
 
 
-def _kpi_counts(kpis: dict[str, int]) -> dict[str, int]:
+def _kpi_counts(kpis: KpiUpdate) -> dict[str, int]:
     return {
-        "kpi_hours_recomputed": kpis.get("hours_recomputed", 0),
-        "hourly_kpi_rows": kpis.get("hourly_rows", 0),
-        "genre_kpi_rows": kpis.get("genre_rows", 0),
+        "kpi_hours_recomputed": kpis.hours_recomputed,
+        "hourly_kpi_rows": kpis.hourly_rows,
+        "genre_kpi_rows": kpis.genre_rows,
     }
 
 
@@ -100,7 +101,7 @@ def summarise(
     loaded: list[LoadedFile],
     validated: list[ValidatedFile],
     catalogues: list[ValidatedCatalogue],
-    kpis: dict[str, int],
+    kpis: KpiUpdate,
     data_docs: str,
     extracted: ExtractResult,
 ) -> RunSummary:
@@ -154,14 +155,14 @@ def file_rows(validated: list[ValidatedFile], loaded: list[LoadedFile]) -> list[
                 "quarantine_reasons": ", ".join(f"{r}={n}" for r, n in counts.quarantine_by_reason),
                 "schema_drift": ", ".join(item.extra_columns),
                 "reason": item.reason or "",
-                "data_docs": item.docs_url or "",
+                "data_docs": item.docs_page or "",
             }
         )
     return rows
 
 
 def summarise_replay(
-    quarantine_files: int, replayed: list[ReplayedFile], kpis: dict[str, int], data_docs: str
+    quarantine_files: int, replayed: list[ReplayedFile], kpis: KpiUpdate, data_docs: str
 ) -> RunSummary:
     revalidated = [r.revalidated for r in replayed]
     still: Counter[str] = Counter()
@@ -194,7 +195,7 @@ def replay_rows(replayed: list[ReplayedFile]) -> list[dict[str, object]]:
             "still_quarantined_reasons": ", ".join(
                 f"{reason}={n}" for reason, n in r.revalidated.still_quarantined
             ),
-            "data_docs": r.revalidated.docs_url or "",
+            "data_docs": r.revalidated.docs_page or "",
         }
         for r in replayed
         if r.revalidated.rows_revalidated

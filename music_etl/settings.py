@@ -58,7 +58,10 @@ class Settings(BaseSettings):
     s3_retry_mode: str | None = Field(default=None, validation_alias="AWS_RETRY_MODE")
     retry_delays: Annotated[tuple[float, ...], NoDecode] = (1, 5, 20)  # task retry backoff
     digest_cache: Path = Field(default_factory=_default_digest_cache)
+    # Reports: where people open Data Docs and the dashboard (music_etl/quality/links.py).
     data_docs_url: str | None = None  # e.g. a CloudFront address serving the lake's data_docs/
+    docs_port: int = Field(default=8765, ge=1, le=65535)  # `music-etl docs` on a local lake
+    docs_link_expiry_days: float = Field(default=7, gt=0, le=7)  # presigned links; SigV4's max
 
     @field_validator("warehouse", mode="after")
     @classmethod

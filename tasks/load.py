@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from music_etl.models import LoadedFile, TransformedCatalogue, TransformedFile
+from music_etl.models import KpiUpdate, LoadedFile, TransformedCatalogue, TransformedFile
 from music_etl.settings import Settings
 from music_etl.warehouse import loads
 from tasks import connections
@@ -35,5 +35,5 @@ def load_catalogue(settings: Settings, catalogue: TransformedCatalogue) -> list[
 
 
 @task(name="recompute-kpis", **IO_RETRIES)
-def recompute_kpis(settings: Settings) -> dict[str, int]:
+def recompute_kpis(settings: Settings) -> KpiUpdate:
     return loads.recompute_kpis(connections.warehouse(settings))

@@ -56,5 +56,6 @@ def write_lookups(settings: Settings, snapshots: list[ValidatedCatalogue]) -> di
 
 @task(name="build-data-docs")
 def build_data_docs(settings: Settings) -> str:
-    """Render and publish the Data Docs index (validation pages were published as they ran)."""
-    return data_docs.build_site(connections.lake(settings), settings.data_docs_url)
+    """Render and publish the Data Docs index (validation pages were published as they ran);
+    return its lake key."""
+    return data_docs.build_site(connections.lake(settings))

@@ -72,7 +72,7 @@ def validate_catalogue(
     outcome = data_docs.runner(store).validate(
         dataset, frame, run_name=f"{dataset}/snapshot-{snapshot.fingerprint}"
     )
-    page = data_docs.publish_page(store, outcome.docs_url, settings.data_docs_url)
+    page = data_docs.publish_page(store, outcome.docs_url)
     reasons = outcome.reasons.copy()
     passed = frame[reasons.isna()]
     _, repeated = first_row_per_key(passed, CATALOGUE_KEY[dataset])
@@ -108,12 +108,12 @@ def validate_catalogue(
             warnings=catalogue_warnings(dataset, frame[mine & reasons.isna()]),
         )
         per_file.append(
-            ValidatedFile(source=source, status="valid", counts=counts, docs_url=page)
+            ValidatedFile(source=source, status="valid", counts=counts, docs_page=page)
         )
     return ValidatedCatalogue(
         snapshot=snapshot,
         files=tuple(per_file),
         validated_key=validated_key,
         rows_duplicate=int((reasons == DUPLICATE_REASON[dataset]).sum()),
-        docs_url=page,
+        docs_page=page,
     )

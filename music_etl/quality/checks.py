@@ -1,8 +1,9 @@
 """The frames the suites check, and what becomes of rows that fail (pure pandas, no I/O).
 
 Raw text is trimmed and parsed into computed columns (`user_id_int`, `listen_time_utc`,
-`known_track_id`, `*_utf8_bytes`, ...) that the suites in `expectations/` check; failing rows are
-quarantined with every raw value kept.
+`*_utf8_bytes`, ...) and columns holding the raw values that failed (`invalid_user_id`,
+`unknown_track_id`, ...) that the suites in `expectations/` check; failing rows are quarantined
+with every raw value kept.
 """
 
 from __future__ import annotations
@@ -24,17 +25,31 @@ CATALOGUE_KEY = {"songs": "track_id", "users": "user_id_int"}
 DUPLICATE_REASON = {"songs": "duplicate_track_id", "users": "duplicate_user_id"}
 
 
+def failing_raw(raw: pd.Series, given: pd.Series, accepted: pd.Series) -> pd.Series:
+    """The raw value, as it was in the file, where one was given but not accepted; null
+    elsewhere. A suite expects these columns to be null, so Data Docs list the raw values."""
+    return raw.where(given.notna() & accepted.isna())
+
+
 def prepare_streams(raw: pd.DataFrame, known_tracks: pa.Array | pd.Index) -> pd.DataFrame:
-    """The frame the streams suite checks: trimmed inputs plus parsed/looked-up columns."""
+    """The frame the streams suite checks: trimmed inputs, parsed columns, and the raw values
+    that failed to parse or to match the catalogue."""
+    user_id = parsing.strip_text(raw["user_id"])
     track_id = parsing.strip_text(raw["track_id"])
+    listen_time = parsing.strip_text(raw["listen_time"])
+    user_id_int = parsing.parse_positive_int(raw["user_id"])
+    listen_time_utc = parsing.parse_listen_time(raw["listen_time"])
+    known_track_id = track_id.where(parsing.is_in(track_id, known_tracks))
     return pd.DataFrame(
         {
-            "user_id": parsing.strip_text(raw["user_id"]),
+            "user_id": user_id,
             "track_id": track_id,
-            "listen_time": parsing.strip_text(raw["listen_time"]),
-            "user_id_int": parsing.parse_positive_int(raw["user_id"]),
-            "listen_time_utc": parsing.parse_listen_time(raw["listen_time"]),
-            "known_track_id": track_id.where(parsing.is_in(track_id, known_tracks)),
+            "listen_time": listen_time,
+            "user_id_int": user_id_int,
+            "listen_time_utc": listen_time_utc,
+            "invalid_user_id": failing_raw(raw["user_id"], user_id, user_id_int),
+            "invalid_listen_time": failing_raw(raw["listen_time"], listen_time, listen_time_utc),
+            "unknown_track_id": failing_raw(raw["track_id"], track_id, known_track_id),
         },
         index=raw.index,
     )
@@ -70,6 +85,7 @@ def prepare_songs(raw: pd.DataFrame) -> pd.DataFrame:
 def prepare_users(raw: pd.DataFrame) -> pd.DataFrame:
     frame = _trimmed(raw, parsing.USER_COLUMNS)
     frame["user_id_int"] = parsing.parse_positive_int(raw["user_id"])
+    frame["invalid_user_id"] = failing_raw(raw["user_id"], frame["user_id"], frame["user_id_int"])
     # Not a quarantine rule: an unparseable created_at is stored as NULL and counted as a warning.
     frame["created_at_utc"] = parsing.parse_created_at(frame["created_at"])
     return _with_byte_lengths(frame, USERS)

@@ -5,8 +5,8 @@ meet in one GX project and one of them failed (`CheckpointRelatedResourcesFreshn
 every process works in a GX project of its own, in a temporary folder, with the suites from
 `expectations/`; only the rendered site is shared: each page is published to the lake's
 `data_docs/` prefix as it is rendered (copied on a local lake, uploaded with its content type to
-S3), and the index once per run. Links point at the published copies (on S3 at
-`MUSIC_ETL_DATA_DOCS_URL` when set, e.g. a CloudFront address serving that prefix).
+S3), and the index once per run. Functions here return lake keys; `links` turns them into
+addresses a browser can open.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import unquote, urlparse
 
 from music_etl.quality.suites import SuiteRunner, suite_runner
 from music_etl.storage import ObjectStore
@@ -50,32 +50,27 @@ def runner(store: ObjectStore) -> SuiteRunner:
     return suite_runner(*workspace(store))
 
 
-def _public_url(store: ObjectStore, relative: str, public_base: str | None) -> str:
-    if public_base and store.local_path("") is None:
-        return f"{public_base.rstrip('/')}/{quote(relative)}"
-    return store.browser_url(f"{DOCS_PREFIX}/{relative}")
-
-
-def _publish(store: ObjectStore, docs_dir: Path, path: Path, public_base: str | None) -> str:
-    relative = path.relative_to(docs_dir).as_posix()
+def _publish(store: ObjectStore, docs_dir: Path, path: Path) -> str:
+    key = f"{DOCS_PREFIX}/{path.relative_to(docs_dir).as_posix()}"
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    store.write_file(f"{DOCS_PREFIX}/{relative}", path, content_type)
-    return _public_url(store, relative, public_base)
+    store.write_file(key, path, content_type)
+    return key
 
 
-def publish_page(store: ObjectStore, local_url: str, public_base: str | None = None) -> str:
-    """Publish one rendered page to the lake and return the URL people should open
-    (`public_base`: an address serving the lake's data_docs/, e.g. CloudFront)."""
+def publish_page(store: ObjectStore, local_url: str) -> str:
+    """Publish one rendered page to the lake; return its lake key (links to it are made when
+    the run reports: a presigned link must not be older than the report that carries it)."""
     if not local_url:
         return local_url
     _, docs_dir = workspace(store)
-    return _publish(store, docs_dir, Path(unquote(urlparse(local_url).path)), public_base)
+    return _publish(store, docs_dir, Path(unquote(urlparse(local_url).path)))
 
 
-def build_site(store: ObjectStore, public_base: str | None = None) -> str:
+def build_site(store: ObjectStore) -> str:
     """Render the index and suite pages (validation pages were rendered and published as they
-    ran), publish them with the assets, and return the index URL. Pages of other runs already
-    in the lake stay; the index lists this process's validations."""
+    ran), publish them with the assets, and return the index's lake key. Pages of other runs
+    already in the lake stay; GX's index lists this process's validations, the run page
+    (`run_page`) every validation of the run."""
     index_url = runner(store).build_docs()
     if not index_url:
         return index_url
@@ -83,5 +78,23 @@ def build_site(store: ObjectStore, public_base: str | None = None) -> str:
     validations = docs_dir / "validations"
     for path in sorted(p for p in docs_dir.rglob("*") if p.is_file()):
         if validations not in path.parents:
-            _publish(store, docs_dir, path, public_base)
-    return _public_url(store, "index.html", public_base)
+            _publish(store, docs_dir, path)
+    return f"{DOCS_PREFIX}/index.html"
+
+
+_BANNER_START = "<!-- music-etl outcome -->"
+_BANNER_END = "<!-- /music-etl outcome -->"
+
+
+def annotate_page(store: ObjectStore, key: str, banner_html: str) -> None:
+    """Put what happened to the file at the top of its GX validation page (GX says "Failed"
+    whenever a quarantine expectation found rows, which is the design working). Replaces an
+    earlier banner, so a retried or replayed report says it once."""
+    page = store.read_bytes(key).decode("utf-8")
+    if _BANNER_START in page:
+        head, _, rest = page.partition(_BANNER_START)
+        page = head + rest.partition(_BANNER_END)[2]
+    body = page.find("<body")
+    insert_at = page.index(">", body) + 1 if body >= 0 else 0
+    page = page[:insert_at] + _BANNER_START + banner_html + _BANNER_END + page[insert_at:]
+    store.write_bytes(key, page.encode("utf-8"), content_type="text/html")

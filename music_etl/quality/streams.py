@@ -24,7 +24,7 @@ class StreamCheck:
     frame: pd.DataFrame  # the rows as the suite checked them (trimmed and parsed columns)
     reasons: pd.Series  # the first failing quarantine reason per row, None where valid
     counts: FileCounts
-    docs_url: str  # the validation's published Data Docs page
+    docs_page: str  # lake key of the validation's published Data Docs page
 
     @property
     def valid_rows(self) -> pd.DataFrame:
@@ -72,7 +72,7 @@ def check_stream_rows(
         rows_unknown_user=int((~parsing.is_in(valid["user_id_int"], known_users)).sum()),
         quarantine_by_reason=count_reasons(reasons),
     )
-    page = data_docs.publish_page(store, outcome.docs_url, settings.data_docs_url)
+    page = data_docs.publish_page(store, outcome.docs_url)
     return StreamCheck(frame, reasons, counts, page)
 
 
@@ -100,7 +100,7 @@ def validate_stream_file(
         raw, store, settings, source.version_tag, known_tracks, known_users
     )
     counts = check.counts
-    common = dict(source=source, counts=counts, extra_columns=extra, docs_url=check.docs_url)
+    common = dict(source=source, counts=counts, extra_columns=extra, docs_page=check.docs_page)
     if counts.rows_quarantined > settings.max_invalid_fraction * counts.rows_read:
         reason = (
             f"{counts.rows_quarantined} of {counts.rows_read} rows failed validation "

@@ -61,8 +61,9 @@ class ObjectStore(Protocol):
 
     def read_bytes(self, key: str) -> bytes: ...
 
-    def write_bytes(self, key: str, data: bytes) -> None:
-        """Store the bytes under key; readers never see a half-written object."""
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Store the bytes under key; readers never see a half-written object (content type
+        for browsers, where it applies)."""
 
     def write_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         """Store a local file's bytes under key (content type for browsers, where it applies)."""
@@ -77,8 +78,10 @@ class ObjectStore(Protocol):
     def url(self, key: str) -> str:
         """Where the object is, as a reader outside this process names it (s3://… or a path)."""
 
-    def browser_url(self, key: str) -> str:
-        """An address a browser can open for the object."""
+    def share_url(self, key: str, expires_in: int) -> str | None:
+        """An HTTPS address anyone holding it can open for `expires_in` seconds (a presigned
+        S3 URL), or None where the store has none (a local folder: `music-etl docs` serves it).
+        Raises StorageError when the address cannot be signed (no credentials)."""
 
 
 def open_store(location: str, settings: Settings, *, create: bool = False) -> ObjectStore:

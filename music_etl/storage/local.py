@@ -142,7 +142,7 @@ class LocalStore:
         except FileNotFoundError as exc:
             raise ObjectMissing(f"{key} is missing from {self.root}") from exc
 
-    def write_bytes(self, key: str, data: bytes) -> None:
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         self._replace(key, lambda tmp: tmp.write_bytes(data))
 
     def write_file(self, key: str, path: Path, content_type: str | None = None) -> None:
@@ -176,5 +176,5 @@ class LocalStore:
     def url(self, key: str) -> str:
         return str(self._path(key))
 
-    def browser_url(self, key: str) -> str:
-        return self._path(key).as_uri()
+    def share_url(self, key: str, expires_in: int) -> None:
+        return None

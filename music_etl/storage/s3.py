@@ -53,6 +53,7 @@ def s3_client(
     # Timeouts per request: an endpoint that accepts connections and never answers must not
     # hang the run (botocore waits 60 s per attempt by default). A given config wins.
     ours = Config(
+        signature_version="s3v4",  # presigned links: SigV4 is what every region accepts
         connect_timeout=settings.s3_connect_timeout,
         read_timeout=read_timeout or settings.s3_read_timeout,
     )
@@ -101,10 +102,19 @@ class S3Store:
     def url(self, key: str) -> str:
         return f"s3://{self.bucket_name}/{self._key(key)}"
 
-    def browser_url(self, key: str) -> str:
-        """Path-style HTTP address of a key on this store's endpoint (AWS, or a test server)."""
-        endpoint = self._client.meta.endpoint_url.rstrip("/")
-        return f"{endpoint}/{self.bucket_name}/{self._key(key)}"
+    def share_url(self, key: str, expires_in: int) -> str:
+        """A presigned GET (SigV4): a private bucket answers it without other credentials
+        until it expires, or until the signing credentials do (an ECS task role's last hours)."""
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            return self._client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket_name, "Key": self._key(key)},
+                ExpiresIn=expires_in,
+            )
+        except BotoCoreError as exc:  # NoCredentialsError and the like: one line for the user
+            raise StorageError(f"{self.url(key)}: cannot presign a link: {exc}") from exc
 
     def _translate(self, exc: Exception, what: str) -> Exception:
         code = _error_code(exc)
@@ -160,9 +170,10 @@ class S3Store:
         except Exception as exc:  # noqa: BLE001
             raise self._translate(exc, f"reading {key}") from exc
 
-    def write_bytes(self, key: str, data: bytes) -> None:
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else {}
         try:
-            self._client.put_object(Bucket=self.bucket_name, Key=self._key(key), Body=data)
+            self._client.put_object(Bucket=self.bucket_name, Key=self._key(key), Body=data, **extra)
         except Exception as exc:  # noqa: BLE001
             raise self._translate(exc, f"writing {key}") from exc
 

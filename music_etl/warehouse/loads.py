@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from music_etl.models import (
+    KpiHistory,
+    KpiUpdate,
     LoadedFile,
     ReplayedFile,
     RevalidatedFile,
@@ -146,8 +148,9 @@ def load_catalogue(
     return results
 
 
-def recompute_kpis(warehouse: Warehouse) -> dict[str, int]:
-    """Delete and rebuild the KPI rows of every pending hour (and its date) in one transaction."""
+def recompute_kpis(warehouse: Warehouse) -> KpiUpdate:
+    """Delete and rebuild the KPI rows of every pending hour (and its date) in one transaction;
+    return the counts and what the run's reports show of the new rows."""
     with warehouse.transaction() as session:
         # Under the writer lock: two runs recomputing the same hours at once each deleted the
         # rows the other had not committed yet, then both inserted theirs (every row twice).
@@ -157,8 +160,26 @@ def recompute_kpis(warehouse: Warehouse) -> dict[str, int]:
         hours = session.query("SELECT COUNT(*) FROM kpi_hours")[0][0]
         session.run_all(sql.RECOMPUTE_KPIS)
         hourly, genre = session.query(sql.COUNT_KPI_ROWS_FOR_PENDING)[0]
+        shown_hours = session.query(sql.RECOMPUTED_HOURS)
+        shown_genres = session.query(sql.RECOMPUTED_TOP_GENRES)
         session.execute(sql.DROP_PENDING_SNAPSHOT)
-    return {"hours_recomputed": int(hours), "hourly_rows": int(hourly), "genre_rows": int(genre)}
+    return KpiUpdate(
+        hours_recomputed=int(hours),
+        hourly_rows=int(hourly),
+        genre_rows=int(genre),
+        hours=tuple((h, int(s), int(u), a) for h, s, u, a in shown_hours),
+        top_genres=tuple((d, g, int(n)) for d, g, n in shown_genres),
+    )
+
+
+def kpi_history(warehouse: Warehouse) -> KpiHistory:
+    """The recent KPIs the dashboard draws."""
+    hours = warehouse.query(sql.HOURLY_HISTORY)
+    genres = warehouse.query(sql.GENRE_HISTORY)
+    return KpiHistory(
+        hours=tuple((h, int(s), int(u)) for h, s, u in reversed(hours)),
+        top_genres=tuple((d, g, int(n)) for d, g, n in genres),
+    )
 
 
 def load_replayed_rows(

@@ -236,3 +236,27 @@ SELECT
 """
 
 DROP_PENDING_SNAPSHOT = "DROP TABLE IF EXISTS kpi_hours"
+
+# What a run's reports show of the KPIs (bounded: a year's backfill must not fill an artifact).
+RECOMPUTED_HOURS = """
+SELECT listen_hour, total_streams, unique_listeners, top_artist FROM {s}.hourly_kpis
+WHERE listen_hour IN (SELECT listen_hour FROM kpi_hours) ORDER BY listen_hour DESC LIMIT 168"""
+
+_TOP_GENRES = """
+SELECT listen_date, track_genre, listen_count FROM (
+  SELECT listen_date, track_genre, listen_count,
+         ROW_NUMBER() OVER (PARTITION BY listen_date ORDER BY listen_count DESC, track_genre) AS r
+  FROM {s}.genre_kpis WHERE %s) ranked
+WHERE r <= %d ORDER BY listen_date DESC, r LIMIT %d"""
+
+RECOMPUTED_TOP_GENRES = _TOP_GENRES % (
+    "listen_date IN (SELECT DISTINCT CAST(listen_hour AS DATE) FROM kpi_hours)", 3, 93
+)
+
+HOURLY_HISTORY = """
+SELECT listen_hour, total_streams, unique_listeners FROM {s}.hourly_kpis
+ORDER BY listen_hour DESC LIMIT 336"""
+
+GENRE_HISTORY = _TOP_GENRES % (
+    "listen_date > (SELECT MAX(listen_date) - 14 FROM {s}.genre_kpis)", 5, 70
+)

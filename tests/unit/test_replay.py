@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from music_etl import lake
 from music_etl.models import (
+    KpiUpdate,
     CatalogueSnapshot,
     QuarantineFile,
     ReplayedFile,
@@ -85,7 +86,7 @@ def test_summary_adds_up_files_and_keeps_reasons_apart():
         ),
         ReplayedFile(RevalidatedFile(b)),  # every row replayed before: nothing to do
     ]
-    kpis = {"hours_recomputed": 2, "hourly_rows": 2, "genre_rows": 3}
+    kpis = KpiUpdate(hours_recomputed=2, hourly_rows=2, genre_rows=3)
 
     summary = summarise_replay(2, replayed, kpis, "file:///docs/index.html")
 

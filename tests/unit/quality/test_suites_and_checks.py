@@ -211,9 +211,17 @@ def test_prepare_streams_listen_time_utc_is_null_where_unparseable(prepared_stre
     assert values(prepared_streams["listen_time_utc"]) == [ten, ten, None, ten, None, None, ten]
 
 
-def test_prepare_streams_known_track_id_is_null_where_not_in_catalogue(prepared_streams):
-    # trimmed before the lookup; the lookup is case-sensitive
-    assert values(prepared_streams["known_track_id"]) == ["t1", "t2", "t1", None, None, None, "t1"]
+def test_prepare_streams_unknown_track_id_is_the_raw_value_not_in_catalogue(prepared_streams):
+    # trimmed before the lookup; the lookup is case-sensitive; a missing id is not "unknown"
+    assert values(prepared_streams["unknown_track_id"]) == [None, None, None, "t9", None, "T1", None]
+
+
+def test_prepare_streams_shows_failing_values_raw_as_in_the_file(prepared_streams):
+    # Data Docs list these: the value that was wrong, untrimmed; missing values are not listed
+    assert values(prepared_streams["invalid_user_id"]) == [None, None, "x", "0", None, None, None]
+    assert values(prepared_streams["invalid_listen_time"]) == [
+        None, None, "bad", None, None, "2026-11-27", None,
+    ]  # fmt: skip
 
 
 def test_prepare_streams_keeps_the_raw_index():
