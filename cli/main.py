@@ -14,6 +14,10 @@ from pathlib import Path
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# Seconds a temporary Prefect server may take to start. Its first start on a new PREFECT_HOME
+# creates and migrates its database: 65-68 s measured with both cores of a 2-core machine busy
+# (benchmarks/cold_start.py), where Prefect's own 20 s default timed out.
+STARTUP_WAIT = 300
 
 
 def _prefect_defaults() -> None:
@@ -29,10 +33,23 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
         os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_STREAM", "ext://sys.stdout")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(STARTUP_WAIT))
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
         os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
+
+
+def _say_if_starting_a_server() -> None:
+    """Tell the user what the first seconds (a minute on a cold start) are spent on."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        print(
+            "music-etl: starting a temporary Prefect server (no PREFECT_API_URL); its first start "
+            f"creates its database and can take a minute or two (waiting up to {STARTUP_WAIT} s)",
+            flush=True,
+        )
 
 
 def _fail(message: str, code: int) -> int:
@@ -81,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_locations(replay, landing=False)
 
+    docs = commands.add_parser(
+        "docs", help="serve a local lake's Data Docs and dashboards on http://127.0.0.1:PORT/"
+    )
+    docs.add_argument("--lake", help="lake folder (default: $MUSIC_ETL_LAKE or ./data/lake)")
+    docs.add_argument("--port", type=int, help="port (default: $MUSIC_ETL_DOCS_PORT or 8765)")
+
     generate = commands.add_parser("generate", help="write a realistic sample landing zone")
     generate.add_argument("--landing", help="target folder (default: $MUSIC_ETL_LANDING or ./data/landing)")
     generate.add_argument("--songs", type=int, default=5000)
@@ -101,6 +124,9 @@ def _settings(args: argparse.Namespace):
     from music_etl.settings import Settings
 
     flags = ("landing", "lake", "warehouse", "warehouse_schema", "max_invalid_fraction")
+    if getattr(args, "port", None) is not None:
+        flags += ("docs_port",)
+        args.docs_port = args.port
     return Settings(**{n: v for n in flags if (v := getattr(args, n, None)) is not None})
 
 
@@ -169,6 +195,7 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
     except (StorageError, WarehouseError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     configure(settings)  # the flow's settings: a password never becomes a flow parameter
+    _say_if_starting_a_server()
     url = settings.warehouse_url
     state = flow(
         lake=settings.lake,
@@ -211,11 +238,29 @@ def _replay(args: argparse.Namespace) -> int:
     return _run_flow(replay_quarantine_flow, "music-etl replay-quarantine summary", args)
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from cli.docs import DocsError, serve
+
+    try:
+        settings = _settings(args)
+        serve(settings.lake, settings.docs_port)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return _fail(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", EXIT_BAD_INPUT)
+    except DocsError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     _prefect_defaults()
     args = _parser().parse_args(argv)
     if args.command == "generate":
         return _generate(args)
+    if args.command == "docs":
+        return _docs(args)
     if args.command == "replay-quarantine":
         return _replay(args)
     return _run(args)

@@ -15,6 +15,7 @@ from music_etl.reports import RunSummary, file_rows, quality_message, summarise
 from music_etl.settings import load_settings
 from tasks.connections import close_warehouses
 from tasks.load import prepare_warehouse
+from tasks.progress import start as start_progress
 from tasks.report import kpi_history, notify_data_quality, report
 
 
@@ -69,9 +70,10 @@ def music_etl_pipeline(
     try:
         prepare_warehouse(settings)
         extracted = extract_flow(settings, max_files, file_keys)
-        catalogues, validated, docs = validate_flow(settings, extracted)
-        new_catalogues, transformed = transform_flow(settings, catalogues, validated)
-        loaded, kpis = load_flow(settings, new_catalogues, transformed)
+        progress = start_progress(len(extracted.stream_files))
+        catalogues, validated, docs = validate_flow(settings, extracted, progress)
+        new_catalogues, transformed = transform_flow(settings, catalogues, validated, progress)
+        loaded, kpis = load_flow(settings, new_catalogues, transformed, progress)
         history = kpi_history(settings) if validated or catalogues else None
     finally:
         close_warehouses()

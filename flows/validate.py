@@ -6,15 +6,16 @@ from prefect import flow, get_run_logger, unmapped
 
 from music_etl.models import ExtractResult, ValidatedCatalogue, ValidatedFile
 from music_etl.settings import Settings
+from tasks.progress import RunProgress, StageProgress, collect
 from tasks.runners import per_file_runner
 from tasks.validate import build_data_docs, validate_catalogue, validate_stream_file, write_lookups
 
 
 @flow(name="validate")
 def validate_flow(
-    settings: Settings, extracted: ExtractResult
+    settings: Settings, extracted: ExtractResult, progress: RunProgress | None = None
 ) -> tuple[list[ValidatedCatalogue], list[ValidatedFile], str]:
-    """Returns validated catalogues, validated stream files and the Data Docs index URL."""
+    """Returns validated catalogues, validated stream files and the Data Docs index's key."""
     logger = get_run_logger()
     catalogues = [validate_catalogue(settings, snapshot) for snapshot in extracted.catalogues]
     lookups = write_lookups(settings, catalogues)
@@ -27,7 +28,11 @@ def validate_flow(
                 "tracks_key": unmapped(lookups["tracks"]),
                 "users_key": unmapped(lookups["users"]),
             }
-            files = runner.map(validate_stream_file, parameters).result()
+            files = collect(
+                runner.map(validate_stream_file, parameters),
+                StageProgress(progress, "validate"),
+                lambda f: (f.source.key, f.status, f.counts.rows_read),
+            )
     for item in files:
         if item.status != "valid":
             logger.warning("%s: %s (%s)", item.source.key, item.status, item.reason)

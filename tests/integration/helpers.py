@@ -157,8 +157,6 @@ def _cli_env(cwd: Path, env: dict[str, str] | None) -> dict[str, str]:
     home = cwd / "prefect-home"
     home.mkdir(parents=True, exist_ok=True)
     env["PREFECT_HOME"] = str(home)
-    # The session's test server shares the machine: give the ephemeral server time to start.
-    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return env
 
 
