@@ -135,7 +135,8 @@ def report(
 def _link_artifact(key: str, link: DocLink | None, text: str, what: str) -> None:
     if link is None:
         return
-    description = f"{what}. {link.note}." if link.note else f"{what}."
+    note = link.note[:1].upper() + link.note[1:]
+    description = f"{what}. {note}." if note else f"{what}."
     if link.url:
         create_link_artifact(key=key, link=link.url, link_text=text, description=description)
     else:

@@ -390,5 +390,5 @@ def test_a_deployed_run_started_like_the_ui_fails_then_resumes_on_retry(server, 
     assert sorted(t.state.name for t in validations) == ["Cached"] * 3 + ["Completed"] * 3
     keys = {a.key for a in artifacts if a.key}
     assert {"file-counts", "data-docs", "kpi-dashboard", "kpis", "run-summary"} <= keys
-    links = {a.key: a for a in artifacts if a.type == "link"}
-    assert "/runs/" in str(links["data-docs"].data) and "file://" not in str(links["data-docs"].data)
+    data_docs = next(a for a in artifacts if a.key == "data-docs")
+    assert "/runs/" in str(data_docs.data) and "file://" not in str(data_docs.data)
