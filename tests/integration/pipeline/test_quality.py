@@ -209,7 +209,10 @@ def test_reports_tell_what_happened_to_each_file(stores):
     assert "<script" not in dashboard and "<link" not in dashboard  # self-contained
 
     artifacts = _artifacts_of(run_id)
-    assert {"file-counts", "data-docs", "data-docs-index", "kpi-dashboard", "kpis", "run-summary", "run-progress"} <= set(artifacts)
+    assert {
+        "file-counts", "data-docs", "data-docs-index", "kpi-dashboard", "kpis", "run-summary",
+        "run-progress",
+    } <= set(artifacts)  # fmt: skip
     assert all(a.description for a in artifacts.values())
     assert not [k for k, a in artifacts.items() if "file://" in str(a.data)]
     table = json.loads(artifacts["file-counts"].data)

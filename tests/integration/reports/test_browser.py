@@ -92,7 +92,9 @@ def generate(root: Path) -> Path:
 
 def run_pipeline(root: Path, ui: str, *args: str, **env: str) -> str:
     """`music-etl run` against the UI's server; returns the flow run id."""
-    run_env = {**os.environ, "PREFECT_API_URL": f"{ui}/api", "PREFECT_HOME": str(root / "home"), **env}
+    run_env = {
+        **os.environ, "PREFECT_API_URL": f"{ui}/api", "PREFECT_HOME": str(root / "home"), **env
+    }
     result = subprocess.run(
         [sys.executable, "-m", "cli.main", "run", *args],
         cwd=root, env=run_env, capture_output=True, text=True, timeout=900,
