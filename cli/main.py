@@ -40,16 +40,32 @@ def _prefect_defaults() -> None:
         os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
 
 
-def _say_if_starting_a_server() -> None:
-    """Tell the user what the first seconds (a minute on a cold start) are spent on."""
-    from prefect.settings import PREFECT_API_URL
+def _prefect_api(settings):
+    """Where the run is recorded. PREFECT_API_URL (environment or profile) wins; else a Prefect
+    server already answering at `settings.local_prefect_api` (where `prefect server start`
+    listens by default) is reused, which saves starting a temporary one (seconds warm, a minute
+    cold); else a temporary server is started, and the user is told why the wait."""
+    from contextlib import nullcontext
+    from urllib.request import urlopen
 
-    if not PREFECT_API_URL.value():
-        print(
-            "music-etl: starting a temporary Prefect server (no PREFECT_API_URL); its first start "
-            f"creates its database and can take a minute or two (waiting up to {STARTUP_WAIT} s)",
-            flush=True,
-        )
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        return nullcontext()
+    if settings.local_prefect_api:
+        try:
+            with urlopen(f"{settings.local_prefect_api}/health", timeout=0.5) as answer:
+                if answer.status == 200:
+                    print(f"music-etl: using the Prefect server at {settings.local_prefect_api}")
+                    return temporary_settings(updates={PREFECT_API_URL: settings.local_prefect_api})
+        except OSError:
+            pass  # none running: a temporary one it is
+    print(
+        "music-etl: starting a temporary Prefect server (no PREFECT_API_URL); its first start "
+        f"creates its database and can take a minute or two (waiting up to {STARTUP_WAIT} s)",
+        flush=True,
+    )
+    return nullcontext()
 
 
 def _fail(message: str, code: int) -> int:
@@ -195,15 +211,15 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
     except (StorageError, WarehouseError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     configure(settings)  # the flow's settings: a password never becomes a flow parameter
-    _say_if_starting_a_server()
     url = settings.warehouse_url
-    state = flow(
-        lake=settings.lake,
-        warehouse=None if has_password(url) else url,
-        warehouse_schema=settings.warehouse_schema,
-        return_state=True,
-        **(run_parameters(settings) if run_parameters else {}),
-    )
+    with _prefect_api(settings):
+        state = flow(
+            lake=settings.lake,
+            warehouse=None if has_password(url) else url,
+            warehouse_schema=settings.warehouse_schema,
+            return_state=True,
+            **(run_parameters(settings) if run_parameters else {}),
+        )
     if not state.is_completed():
         try:
             state.result()

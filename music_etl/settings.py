@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     data_docs_url: str | None = None  # e.g. a CloudFront address serving the lake's data_docs/
     docs_port: int = Field(default=8765, ge=1, le=65535)  # `music-etl docs` on a local lake
     docs_link_expiry_days: float = Field(default=7, gt=0, le=7)  # presigned links; SigV4's max
+    # The CLI reuses a Prefect server answering here instead of starting a temporary one
+    # ("" never looks); PREFECT_API_URL, when set, wins.
+    local_prefect_api: str = "http://127.0.0.1:4200/api"
 
     @field_validator("warehouse", mode="after")
     @classmethod

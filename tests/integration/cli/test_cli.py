@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import duckdb
 import pytest
@@ -287,3 +289,43 @@ def test_second_run_skips_already_ingested_files(e2e):
     assert f"{e2e.stream_files_after_first} already ingested" in result.stdout
     assert re.search(r"^rows loaded: 0$", result.stdout, re.MULTILINE)
     assert e2e.query("SELECT COUNT(*) FROM music.streams")[0][0] == e2e.streams_after_first
+
+
+def test_run_reuses_a_prefect_server_that_is_already_running(e2e, tmp_path):
+    """Local mode without PREFECT_API_URL: a server answering at MUSIC_ETL_LOCAL_PREFECT_API
+    (default Prefect's own 127.0.0.1:4200) is used instead of a temporary one, and the run is
+    recorded there."""
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("prefect")), "server", "start",
+             "--host", "127.0.0.1", "--port", str(port)],
+            env={**env, "PREFECT_HOME": str(tmp_path / "server-home"), "PREFECT_UI_ENABLED": "false"},
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                urlopen(f"{api}/health", timeout=2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        result = cli(
+            "run", "--landing", "landing", "--lake", "lake",
+            "--warehouse", f"duckdb:///{e2e.warehouse}",
+            cwd=e2e.root, env={**env, "MUSIC_ETL_LOCAL_PREFECT_API": api},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert f"music-etl: using the Prefect server at {api}" in result.stdout
+        assert "temporary" not in result.stdout + result.stderr
+        runs = json.loads(urlopen(Request(f"{api}/flow_runs/filter", data=b"{}", method="POST",
+                                          headers={"Content-Type": "application/json"}), timeout=30).read())
+        assert any(run["state_type"] == "COMPLETED" for run in runs)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -223,7 +223,7 @@ def test_reports_tell_what_happened_to_each_file(stores):
     run_url = f"http://127.0.0.1:8765/runs/{run_id}"
     assert artifacts["data-docs"].data == f"[Data Docs of this run]({run_url}/index.html)"
     assert artifacts["kpi-dashboard"].data == f"[KPI dashboard]({run_url}/dashboard.html)"
-    assert "served by `music-etl docs --lake" in artifacts["data-docs"].description
+    assert "Served by `music-etl docs --lake" in artifacts["data-docs"].description
     assert f"| 2026-11-27 10:00 | {len(GOOD_ROWS)} | {len(GOOD_ROWS)} |" in artifacts["kpis"].data
     assert artifacts["run-progress"].data == 100.0
 
