@@ -16,9 +16,8 @@ from music_etl.settings import Settings
 from music_etl.storage import open_store
 from music_etl.warehouse import loads
 from music_etl.warehouse.connect import open_warehouse
-from music_etl.warehouse.plan import RedshiftPlan
+from music_etl.warehouse.plan import RedshiftPlan, redshift_syntax_problems
 from music_etl.warehouse.tables import STREAMS
-from tests.unit.warehouse.test_redshift_plan import redshift_syntax_problems
 
 FIRST_HOUR = datetime(2026, 11, 1)
 EVENTS_PER_HOUR = 50

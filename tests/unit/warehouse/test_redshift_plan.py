@@ -4,27 +4,10 @@ role, and a run's statements grow with its files only."""
 
 from __future__ import annotations
 
-import sqlglot
-from sqlglot import exp
-
 from music_etl.models import FileCounts, SourceFile, TransformedFile, ValidatedFile
 from music_etl.settings import Settings
 from music_etl.warehouse import loads
-from music_etl.warehouse.plan import PLAN_IAM_ROLE, RedshiftPlan
-
-
-def redshift_syntax_problems(statements: list[str]) -> list[str]:
-    """Statements sqlglot cannot parse as Redshift; LOCK is the one it keeps as a command."""
-    problems = []
-    for statement in statements:
-        try:
-            parsed = sqlglot.parse_one(statement, read="redshift")
-        except sqlglot.errors.ParseError as exc:
-            problems.append(f"{statement[:80]}: {exc}")
-            continue
-        if isinstance(parsed, exp.Command) and not statement.startswith("LOCK "):
-            problems.append(f"{statement[:80]}: not parsed, kept as a command")
-    return problems
+from music_etl.warehouse.plan import PLAN_IAM_ROLE, RedshiftPlan, redshift_syntax_problems
 
 
 def stream_file(number: int) -> TransformedFile:
@@ -73,3 +56,8 @@ def test_statements_grow_with_the_files_of_a_run_only():
     assert len(four) == len(two) + 2
     assert {len(t) for t in four[:-1]} == {len(two[0])}  # the same statements for each file
     assert four[-1] == two[-1]  # one KPI recomputation, whatever the number of files
+
+
+def test_the_syntax_check_rejects_what_redshift_does_not_take():
+    assert redshift_syntax_problems(["SELECT 1", 'LOCK "music".etl_file_ledger']) == []
+    assert len(redshift_syntax_problems(["SELEKT 1 FROM", "LOCK TABLE x IN EXCLUSIVE MODE"])) == 2
