@@ -61,8 +61,10 @@ def _tree_rss_mb(pid: int) -> int:
                 continue
             with open(f"/proc/{current}/status") as status:
                 total += next((int(l.split()[1]) for l in status if l.startswith("VmRSS:")), 0)
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pending.extend(int(child) for child in children.read().split())
+            # Children are listed per thread (Dask's nanny starts workers from its loop thread).
+            for thread in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{thread}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
     return total // 1024
