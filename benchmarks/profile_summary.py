@@ -52,6 +52,7 @@ def short(frame: str) -> str:
 
 def main(path: str, top: int = 6) -> None:
     samples: dict[str, Counter] = defaultdict(Counter)
+    ours: dict[str, Counter] = defaultdict(Counter)  # innermost frame of the library's code
     text = open(path, encoding="utf-8", errors="replace").read()
     # One record per distinct stack: "process P:\"cmdline\";...;frame;frame COUNT\n"; a
     # command line may hold newlines and semicolons, frames never do.
@@ -61,7 +62,11 @@ def main(path: str, top: int = 6) -> None:
         if first is None:
             continue
         process, frames = ";".join(parts[:first]), parts[first:]
-        samples[stage_of(process, frames)][short(frames[-1])] += int(record[2])
+        stage = stage_of(process, frames)
+        samples[stage][short(frames[-1])] += int(record[2])
+        own = next((f for f in reversed(frames) if "music_etl/" in f), None)
+        if own:
+            ours[stage][short(own)] += int(record[2])
     total = sum(sum(c.values()) for c in samples.values())
     print(f"{total} samples (~{total / 100:.0f} CPU-seconds at py-spy's 100 Hz)")
     for stage, counter in sorted(samples.items(), key=lambda item: -sum(item[1].values())):
@@ -69,6 +74,10 @@ def main(path: str, top: int = 6) -> None:
         print(f"\n{stage}: {n / total:.0%} ({n / 100:.1f} CPU-s); innermost functions:")
         for function, count in counter.most_common(top):
             print(f"  {count / total:6.1%}  {function}")
+        if ours[stage]:
+            print("  library calls (innermost music_etl frame, inclusive):")
+            for function, count in ours[stage].most_common(top):
+                print(f"  {count / total:6.1%}  {function}")
 
 
 if __name__ == "__main__":
