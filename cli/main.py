@@ -15,7 +15,7 @@ from pathlib import Path
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 # Seconds a temporary Prefect server may take to start. Its first start on a new PREFECT_HOME
-# creates and migrates its database: 65-68 s measured with both cores of a 2-core machine busy
+# creates and migrates its database: 48-63 s measured with both cores of a 2-core machine busy
 # (benchmarks/cold_start.py), where Prefect's own 20 s default timed out.
 STARTUP_WAIT = 300
 

@@ -6,8 +6,8 @@ from prefect import flow, get_run_logger
 
 from music_etl.models import KpiUpdate, LoadedFile, TransformedCatalogue, TransformedFile
 from music_etl.settings import Settings
-from tasks.progress import RunProgress, StageProgress
 from tasks.load import load_catalogue, load_stream_file, recompute_kpis
+from tasks.progress import RunProgress, StageProgress
 
 
 @flow(name="load")

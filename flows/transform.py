@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from prefect import flow, unmapped
 
-from music_etl.models import TransformedCatalogue, TransformedFile, ValidatedCatalogue, ValidatedFile
+from music_etl.models import (
+    TransformedCatalogue,
+    TransformedFile,
+    ValidatedCatalogue,
+    ValidatedFile,
+)
 from music_etl.settings import Settings
 from tasks.progress import RunProgress, StageProgress, collect
 from tasks.runners import per_file_runner

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from music_etl.storage import SkippedEntry
-
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 REASON_LIMIT = 1000  # characters: at most 4000 UTF-8 bytes, inside the ledger's VARCHAR(4096)

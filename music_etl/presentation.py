@@ -33,7 +33,8 @@ def outcome(row: dict[str, object]) -> str:
         reasons = f" ({row['still_quarantined_reasons']})" if still else ""
         return (
             f"Replayed: {_count(row['rows_revalidated'], 'row')} re-validated, "
-            f"{_count(row['rows_loaded'], 'row')} loaded, {_count(row['rows_duplicate'], 'duplicate')}, "
+            f"{_count(row['rows_loaded'], 'row')} loaded, "
+            f"{_count(row['rows_duplicate'], 'duplicate')}, "
             f"{still:,} still quarantined{reasons}."
         )
     status, reason = row["status"], row.get("reason") or ""

@@ -123,7 +123,9 @@ def report(
     logger = get_run_logger()
     links = ReportLinks()
     if rows:
-        state = publish_report(settings, summary, rows, history or KpiHistory(), index_key, return_state=True)
+        state = publish_report(
+            settings, summary, rows, history or KpiHistory(), index_key, return_state=True
+        )
         if state.is_completed():
             summary, links = state.result()
         else:
@@ -135,7 +137,8 @@ def report(
 def _link_artifact(key: str, link: DocLink | None, text: str, what: str) -> None:
     if link is None:
         return
-    description = f"{what}. {link.note}." if link.note else f"{what}."
+    note = link.note[:1].upper() + link.note[1:]
+    description = f"{what}. {note}." if note else f"{what}."
     if link.url:
         create_link_artifact(key=key, link=link.url, link_text=text, description=description)
     else:
@@ -164,11 +167,14 @@ def publish_artifacts(
     )  # fmt: skip
     create_markdown_artifact(
         kpi_markdown(kpis), key="kpis",
-        description="KPI hours and days this run recomputed: streams, listeners, top artist, top genres",
+        description="KPI hours and days this run recomputed: streams, listeners, top artist, "
+        "top genres",
     )  # fmt: skip
     opened = [
         f"- {md_link(text, link.url)} ({md(link.note)})"
-        for text, link in (("Data Docs of this run", links.run_page), ("KPI dashboard", links.dashboard))
+        for text, link in (
+            ("Data Docs of this run", links.run_page), ("KPI dashboard", links.dashboard)
+        )
         if link and link.url
     ]
     create_markdown_artifact(

@@ -46,7 +46,8 @@ def doc_link(store: ObjectStore, key: str, settings: Settings) -> DocLink:
     """The link to one page of the site (`key`: its lake key, under data_docs/)."""
     location = store.url(key)
     if settings.data_docs_url:
-        return DocLink(f"{settings.data_docs_url.rstrip('/')}/{quote(_site_path(key))}", location, "")
+        base = settings.data_docs_url.rstrip("/")
+        return DocLink(f"{base}/{quote(_site_path(key))}", location, "")
     if store.local_path(key) is not None:
         url = f"http://127.0.0.1:{settings.docs_port}/{quote(_site_path(key))}"
         return DocLink(url, location, f"served by `{serve_command(settings)}`")
@@ -56,7 +57,8 @@ def doc_link(store: ObjectStore, key: str, settings: Settings) -> DocLink:
     except StorageError as exc:
         return DocLink("", location, f"no link: {exc}")
     until = datetime.now(UTC) + timedelta(seconds=expires_in)
-    return DocLink(url, location, f"presigned, expires {until:%Y-%m-%d %H:%M} UTC; stays at {location}")
+    note = f"presigned, expires {until:%Y-%m-%d %H:%M} UTC; stays at {location}"
+    return DocLink(url, location, note)
 
 
 def href_from(page_key: str, target_key: str, store: ObjectStore, settings: Settings) -> str:

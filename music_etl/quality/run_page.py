@@ -57,7 +57,8 @@ def render(
 ) -> str:
     """The page's HTML. `href(key)`: how this page links to another page of the site."""
     body = [f"<h1>{escape(title)}</h1>", "<ul>"]
-    body += [f"<li>{escape(line)}</li>" for line in summary_lines]
+    # the summary's "Data Docs:" line is this page's own address
+    body += [f"<li>{escape(line)}</li>" for line in summary_lines if not line.startswith("Data Docs:")]
     body.append("</ul><p>")
     if dashboard:
         body.append(f'<a href="{escape(href(dashboard))}">KPI dashboard</a> · ')

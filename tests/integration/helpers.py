@@ -86,7 +86,7 @@ class Stores:
     warehouse: Warehouse
 
     @classmethod
-    def fresh(cls, root: Path, warehouse: Warehouse, *, catalogue: bool = True) -> "Stores":
+    def fresh(cls, root: Path, warehouse: Warehouse, *, catalogue: bool = True) -> Stores:
         stores = cls(root / "landing", root / "lake", warehouse)
         stores.landing.mkdir(parents=True)
         if catalogue:

@@ -11,8 +11,8 @@ from sqlglot import exp
 
 from music_etl import lake
 from music_etl.models import (
-    KpiUpdate,
     CatalogueSnapshot,
+    KpiUpdate,
     QuarantineFile,
     ReplayedFile,
     RevalidatedFile,

@@ -6,9 +6,10 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.request import urlopen
 
 import duckdb
 import pytest
@@ -236,9 +237,50 @@ def test_run_completes_and_prints_summary(e2e):
     ):  # fmt: skip
         assert text in result.stdout, text
 
-    docs = re.search(r"^Data Docs: (file://\S+index\.html)\s*$", result.stdout, re.MULTILINE)
+    docs = re.search(
+        r"^Data Docs: http://127\.0\.0\.1:8765/(runs/\S+/index\.html) "
+        r"\(served by `music-etl docs --lake lake`\)$",
+        result.stdout,
+        re.MULTILINE,
+    )
     assert docs, "no Data Docs line"
-    assert Path(unquote(urlparse(docs.group(1)).path)).is_file()
+    assert (e2e.root / "lake" / "data_docs" / docs.group(1)).is_file()
+    assert "starting a temporary Prefect server" in result.stdout.splitlines()[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_docs_serves_the_run_page_the_summary_names(e2e):
+    page = re.search(r"^Data Docs: http://127\.0\.0\.1:8765/(\S+)", e2e.first.stdout, re.MULTILINE)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "docs", "--lake", "lake", "--port", str(port)],
+        cwd=e2e.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert f"http://127.0.0.1:{port}/" in server.stdout.readline()
+        html = urlopen(f"http://127.0.0.1:{port}/{page.group(1)}", timeout=30).read().decode()
+        assert "streams/broken/latin1.csv" in html and "KPI dashboard" in html
+        # a second server on the same port: one line, exit 2
+        taken = cli("docs", "--lake", "lake", "--port", str(port), cwd=e2e.root, timeout=QUICK_TIMEOUT)
+        assert taken.returncode == 2 and f"port {port} is in use" in single_error_line(taken)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("lake", "message"),
+    [("s3://bucket/lake", "is not a local folder"), ("nowhere", "no Data Docs in nowhere/data_docs yet")],
+)
+def test_docs_without_a_local_site_fails_with_one_line(tmp_path, lake, message):
+    result = cli("docs", "--lake", lake, cwd=tmp_path, timeout=QUICK_TIMEOUT)
+    assert result.returncode == 2
+    assert message in single_error_line(result)
 
 
 def test_run_records_broken_files_in_ledger(e2e):

@@ -389,6 +389,6 @@ def test_a_deployed_run_started_like_the_ui_fails_then_resumes_on_retry(server, 
     # Each file was validated once, in the first attempt; the retry took all three from the cache.
     assert sorted(t.state.name for t in validations) == ["Cached"] * 3 + ["Completed"] * 3
     keys = {a.key for a in artifacts if a.key}
-    assert {"file-counts", "data-docs", "run-summary"} <= keys
-    links = [a for a in artifacts if a.type == "markdown" and "Data Docs:" in str(a.data)]
-    assert links, "no link artifact to a validation page"
+    assert {"file-counts", "data-docs", "kpi-dashboard", "kpis", "run-summary"} <= keys
+    data_docs = next(a for a in artifacts if a.key == "data-docs")
+    assert "/runs/" in str(data_docs.data) and "file://" not in str(data_docs.data)

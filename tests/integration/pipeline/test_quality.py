@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from datetime import datetime
+from html import escape
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -155,32 +157,75 @@ def test_catalogue_quarantine_and_duplicate_track_ids(stores):
     ]  # fmt: skip
 
 
-def test_data_docs_and_artifacts_are_published(stores):
+def _artifacts_of(flow_run_id: str) -> dict[str, object]:
+    """The artifacts of a flow run by key (the latest of each key)."""
     import asyncio
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    stores.write("streams/a.csv", streams_csv([(1, "A1", "2026-11-27 10:00:00")]))
-    summary = stores.run()
-
-    index = Path(summary.data_docs.removeprefix("file://"))
-    assert index.name == "index.html" and index.is_file()
-    pages = list(Path(stores.lake, "data_docs", "validations").rglob("*.html"))
-    assert {p.parts[-4] for p in pages} >= {"streams", "songs", "users"}
-
-    async def latest(key: str):
+    async def read():
         async with get_client() as client:
-            found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1,
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])),
                 sort="CREATED_DESC",
             )
-            return found[0]
 
-    table = asyncio.run(latest("file-counts"))
-    assert "streams/a.csv" in str(table.data)
-    link = asyncio.run(latest("data-docs"))
-    assert summary.data_docs in str(link.data)
+    found: dict[str, object] = {}
+    for artifact in asyncio.run(read()):
+        found.setdefault(artifact.key, artifact)
+    return found
+
+
+def test_reports_tell_what_happened_to_each_file(stores):
+    """The run page lists every validation of the run; each validation page says what happened
+    to its file with the raw failing values; artifacts are escaped, keyed, described, linked
+    over HTTP (never file://); the KPI artifact and the dashboard show this run's KPIs."""
+    name = "streams/2026~11_27*a.csv"  # Markdown would strike through, emphasise, mangle it
+    rows = [("12.5x", "A1", "2026-11-27 10:00:00"), ("1", "ZZ9", "2026-11-27 10:00:00")]
+    stores.write(name, streams_csv(rows + GOOD_ROWS))
+    stores.write("streams/bad.csv", "user_id,track_id\n1,A1\n")
+
+    summary = stores.run()
+
+    run_id = summary.data_docs.split("/runs/")[1].split("/")[0]
+    site = Path(stores.lake, "data_docs")
+    assert summary.data_docs == (
+        f"http://127.0.0.1:8765/runs/{run_id}/index.html "
+        f"(served by `music-etl docs --lake {stores.lake}`)"
+    )
+    run_page = (site / "runs" / run_id / "index.html").read_text()
+    for text in (name, "streams/bad.csv", "songs/tracks.csv", "users/users.csv", "KPI dashboard"):
+        assert escape(text) in run_page, text
+    assert "Rejected: missing required column(s): listen_time" in run_page
+    page = next(p for p in (site / "validations").rglob("*.html") if "27*a.csv" in str(p))
+    html = page.read_text()
+    assert html.index("What happened to this file:") < html.index("Expectation Validation Result")
+    assert f"{len(GOOD_ROWS):,} of {len(rows) + len(GOOD_ROWS)} rows loaded" in html
+    assert "invalid_user_id=1, unknown_track=1" in html
+    assert "12.5x" in html and "ZZ9" in html  # the raw values, not null
+    dashboard = (site / "runs" / run_id / "dashboard.html").read_text()
+    assert dashboard.count("<svg") == 3  # hourly, genres, quarantine reasons
+    assert "<script" not in dashboard and "<link" not in dashboard  # self-contained
+
+    artifacts = _artifacts_of(run_id)
+    assert {
+        "file-counts", "data-docs", "data-docs-index", "kpi-dashboard", "kpis", "run-summary",
+        "run-progress",
+    } <= set(artifacts)  # fmt: skip
+    assert all(a.description for a in artifacts.values())
+    assert not [k for k, a in artifacts.items() if "file://" in str(a.data)]
+    table = json.loads(artifacts["file-counts"].data)
+    streams_row = next(row for row in table if "27" in row["file"])
+    assert list(streams_row)[:2] == ["status", "reason"]
+    assert streams_row["file"] == r"streams/2026\~11\_27\*a\.csv"
+    assert streams_row["data_docs"].startswith("[open](<http://127.0.0.1:8765/validations/streams/")
+    run_url = f"http://127.0.0.1:8765/runs/{run_id}"
+    assert artifacts["data-docs"].data == f"[Data Docs of this run]({run_url}/index.html)"
+    assert artifacts["kpi-dashboard"].data == f"[KPI dashboard]({run_url}/dashboard.html)"
+    assert "served by `music-etl docs --lake" in artifacts["data-docs"].description
+    assert f"| 2026-11-27 10:00 | {len(GOOD_ROWS)} | {len(GOOD_ROWS)} |" in artifacts["kpis"].data
+    assert artifacts["run-progress"].data == 100.0
 
 
 def test_catalogue_values_too_long_for_the_warehouse_are_quarantined(stores):

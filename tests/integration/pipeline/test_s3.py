@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+from html import unescape
 from pathlib import Path
+from urllib.request import urlopen
 
 from tests.integration.helpers import (
     bucket_keys,
@@ -33,8 +36,16 @@ def test_pipeline_with_landing_and_lake_on_s3(s3, stores, s3_endpoint):
     lake = bucket_keys(s3, "data-lake")
     assert "lake/raw/streams/2026/11/27/10.csv@" in "\n".join(lake)
     assert any(k.startswith("lake/transformed/streams/2026/11/28/09.csv@") for k in lake)
-    # Data Docs: uploaded with content types, and the run links to the uploaded index.
-    assert summary.data_docs == f"{s3_endpoint}/data-lake/lake/data_docs/index.html"
+    # Data Docs: uploaded with content types; the run links to its run page with a presigned
+    # URL (a private bucket refuses anything else), and that page to its validations likewise.
+    link, note = summary.data_docs.split(" ", 1)
+    assert link.startswith(f"{s3_endpoint}/data-lake/lake/data_docs/runs/") and "X-Amz-Signature=" in link
+    assert "X-Amz-Expires=604800" in link and "presigned, expires" in note
+    assert "stays at s3://data-lake/lake/data_docs/runs/" in note
+    run_page = urlopen(link, timeout=30).read().decode()
+    pages = re.findall(r'href="([^"]+/validations/streams/[^"]+)"', run_page)
+    assert len(pages) == 3 and all("X-Amz-Signature=" in unescape(p) for p in pages)
+    assert "What happened to this file:" in urlopen(unescape(pages[0]), timeout=30).read().decode()
     head = s3.head_object(Bucket="data-lake", Key="lake/data_docs/index.html")
     assert head["ContentType"] == "text/html"
     index = s3.get_object(Bucket="data-lake", Key="lake/data_docs/index.html")["Body"].read()
