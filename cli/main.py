@@ -83,12 +83,21 @@ def _add_locations(command: argparse.ArgumentParser, *, landing: bool = True) ->
     )
 
 
+def _add_task_runner(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--task-runner",
+        help="where per-file work runs: threads (default), dask (a local Dask cluster of worker "
+        "processes) or tcp://HOST:PORT of a running Dask scheduler ($MUSIC_ETL_TASK_RUNNER)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="music-etl", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the pipeline once (the Prefect parent flow)")
     _add_locations(run)
+    _add_task_runner(run)
     run.add_argument("--max-files", type=int, help="ingest at most N new stream files")
     run.add_argument(
         "--max-invalid-fraction",
@@ -113,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         help="load quarantined unknown_track stream rows whose tracks the catalogue now knows",
     )
     _add_locations(replay, landing=False)
+    _add_task_runner(replay)
 
     docs = commands.add_parser(
         "docs", help="serve a local lake's Data Docs and dashboards on http://127.0.0.1:PORT/"
@@ -139,7 +149,9 @@ def _settings(args: argparse.Namespace):
     """The environment's settings with the command's flags on top."""
     from music_etl.settings import Settings
 
-    flags = ("landing", "lake", "warehouse", "warehouse_schema", "max_invalid_fraction")
+    flags = (
+        "landing", "lake", "warehouse", "warehouse_schema", "max_invalid_fraction", "task_runner"
+    )
     if getattr(args, "port", None) is not None:
         flags += ("docs_port",)
         args.docs_port = args.port
@@ -183,8 +195,11 @@ def _generate(args: argparse.Namespace) -> int:
 def _check_locations(settings, *, landing: bool) -> None:
     """Fail fast, before any Prefect run exists, on locations that cannot work (a replay reads
     only the lake, where the quarantine lives, and the warehouse)."""
+    from music_etl.cluster import check_scheduler, is_address
     from tasks import connections
 
+    if is_address(settings.task_runner):
+        check_scheduler(settings.task_runner)
     if landing:
         connections.landing(settings)
     connections.open_warehouse(settings.warehouse_url, settings.warehouse_schema, settings).close()
@@ -197,6 +212,7 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
     `run_parameters(settings)`: the pipeline's own parameters (a replay has none)."""
     from pydantic import ValidationError
 
+    from music_etl.cluster import ClusterError
     from music_etl.secrets import has_password
     from music_etl.settings import configure
     from music_etl.storage import StorageError
@@ -208,7 +224,7 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
     except ValidationError as exc:
         error = exc.errors()[0]
         return _fail(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", EXIT_BAD_INPUT)
-    except (StorageError, WarehouseError) as exc:
+    except (StorageError, WarehouseError, ClusterError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     configure(settings)  # the flow's settings: a password never becomes a flow parameter
     url = settings.warehouse_url
@@ -217,6 +233,7 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
             lake=settings.lake,
             warehouse=None if has_password(url) else url,
             warehouse_schema=settings.warehouse_schema,
+            task_runner=settings.task_runner,
             return_state=True,
             **(run_parameters(settings) if run_parameters else {}),
         )

@@ -17,6 +17,7 @@ from tasks.connections import close_warehouses
 from tasks.load import prepare_warehouse
 from tasks.progress import start as start_progress
 from tasks.report import kpi_history, notify_data_quality, report
+from tasks.runners import run_cluster
 
 
 @flow(name="music-etl")
@@ -30,6 +31,7 @@ def music_etl_pipeline(
     file_keys: list[str] | None = None,
     force_reingest: bool = False,
     notification_block: str | None = None,
+    task_runner: str | None = None,
 ) -> RunSummary:
     """Ingest new stream files and catalogue changes, validate, transform, load, update KPIs.
 
@@ -54,6 +56,11 @@ def music_etl_pipeline(
         notification_block: A Prefect notification block as TYPE-SLUG/NAME (for example
             slack-webhook/music-etl-alerts) told, with counts and the Data Docs link, when files
             are rejected or rows quarantined. Empty means no message.
+        task_runner: Where per-file validation and transformation run: threads (in the flow's
+            process), dask (a local Dask cluster of worker processes, one per CPU, for this
+            run) or tcp://HOST:PORT of a running Dask scheduler whose workers have this
+            project and reach the lake and the Prefect API. Empty means
+            $MUSIC_ETL_TASK_RUNNER, else threads.
     """
     if max_files is not None and max_files < 1:
         raise ValueError("max_files must be at least 1")
@@ -64,17 +71,19 @@ def music_etl_pipeline(
         warehouse_schema=warehouse_schema,
         max_invalid_fraction=max_invalid_fraction,
         force_reingest=force_reingest,
+        task_runner=task_runner,
         flow_run_id=str(flow_run.id or "local"),
         started_at=datetime.now(UTC),  # future_listen_time is judged against the run's start
     )
     try:
-        prepare_warehouse(settings)
-        extracted = extract_flow(settings, max_files, file_keys)
-        progress = start_progress(len(extracted.stream_files))
-        catalogues, validated, docs = validate_flow(settings, extracted, progress)
-        new_catalogues, transformed = transform_flow(settings, catalogues, validated, progress)
-        loaded, kpis = load_flow(settings, new_catalogues, transformed, progress)
-        history = kpi_history(settings) if validated or catalogues else None
+        with run_cluster(settings) as settings:
+            prepare_warehouse(settings)
+            extracted = extract_flow(settings, max_files, file_keys)
+            progress = start_progress(len(extracted.stream_files))
+            catalogues, validated, docs = validate_flow(settings, extracted, progress)
+            new_catalogues, transformed = transform_flow(settings, catalogues, validated, progress)
+            loaded, kpis = load_flow(settings, new_catalogues, transformed, progress)
+            history = kpi_history(settings) if validated or catalogues else None
     finally:
         close_warehouses()
 

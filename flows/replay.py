@@ -13,7 +13,7 @@ from tasks.connections import close_warehouses
 from tasks.load import prepare_warehouse, recompute_kpis
 from tasks.replay import find_quarantined_stream_files, load_replayed_rows, revalidate_quarantine
 from tasks.report import kpi_history, report
-from tasks.runners import per_file_runner
+from tasks.runners import per_file_runner, run_cluster
 from tasks.validate import build_data_docs, write_lookups
 
 
@@ -22,6 +22,7 @@ def replay_quarantine_flow(
     lake: str | None = None,
     warehouse: str | None = None,
     warehouse_schema: str | None = None,
+    task_runner: str | None = None,
 ) -> RunSummary:
     """Re-validate quarantined unknown_track stream rows against the current song catalogue and
     load the rows that now pass, each exactly once; then update the KPIs of their hours.
@@ -33,11 +34,15 @@ def replay_quarantine_flow(
             duckdb:///data/warehouse.duckdb.
         warehouse_schema: Warehouse schema holding the tables. Empty means
             $MUSIC_ETL_WAREHOUSE_SCHEMA, else music.
+        task_runner: Where the quarantine files are re-validated: threads, dask (a local Dask
+            cluster of worker processes) or tcp://HOST:PORT of a running Dask scheduler. Empty
+            means $MUSIC_ETL_TASK_RUNNER, else threads.
     """
     settings = load_settings().with_overrides(
         lake=lake,
         warehouse=warehouse,
         warehouse_schema=warehouse_schema,
+        task_runner=task_runner,
         max_invalid_fraction=1.0,  # a replay never rejects a file: its file is loaded already
         flow_run_id=str(flow_run.id or "local"),
         started_at=datetime.now(UTC),  # future_listen_time is judged against the replay's start
@@ -48,9 +53,9 @@ def replay_quarantine_flow(
         replayed, docs = [], ""
         if quarantines:
             lookups = write_lookups(settings, [])  # the warehouse's current tracks and users
-            with per_file_runner(settings) as runner:
+            with run_cluster(settings) as run_settings, per_file_runner(run_settings) as runner:
                 parameters = {
-                    "settings": unmapped(settings),
+                    "settings": unmapped(run_settings),
                     "quarantine": quarantines,
                     "tracks_key": unmapped(lookups["tracks"]),
                     "users_key": unmapped(lookups["users"]),

@@ -10,6 +10,7 @@ show it masked.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     flow_run_id: str = "local"
     started_at: datetime | None = None  # future_listen_time is judged against it
 
+    # Where per-file work runs (SPEC §7): threads, dask (a local cluster of worker processes)
+    # or tcp://HOST:PORT of a running Dask scheduler.
+    task_runner: str = "threads"
+
     # Tuning.
     file_workers: int | None = Field(default=None, ge=1)  # files validated/transformed at once
     max_file_bytes: int = 256 << 20  # largest file, decompressed
@@ -75,6 +80,11 @@ class Settings(BaseSettings):
     def _masked(self, value: str | SecretStr) -> str:
         return redact(reveal(value))
 
+    @field_validator("task_runner", mode="before")
+    @classmethod
+    def _known_runner(cls, value: Any) -> Any:
+        return parse_task_runner(value) if isinstance(value, str) else value
+
     @field_validator("retry_delays", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -96,6 +106,20 @@ class Settings(BaseSettings):
         data = self.model_dump()
         data.update({name: value for name, value in values.items() if value is not None})
         return type(self).model_validate(data)
+
+
+TASK_RUNNERS = "threads, dask or tcp://HOST:PORT"
+_SCHEDULER = re.compile(r"(tcp|tls)://[^\s/:]+:\d{1,5}")
+
+
+def parse_task_runner(value: str) -> str:
+    """threads | dask | a Dask scheduler's address (tcp:// or tls://, host and port)."""
+    value = value.strip()
+    if value.lower() in ("", "threads", "dask"):
+        return value.lower() or "threads"
+    if not _SCHEDULER.fullmatch(value):
+        raise ValueError(f"task runner {value!r} is not one of {TASK_RUNNERS}")
+    return value
 
 
 _process_settings: Settings | None = None

@@ -23,9 +23,10 @@ def _stable_inputs(context: TaskRunContext, parameters: dict[str, Any]) -> str |
     stable = {}
     for name, value in parameters.items():
         if isinstance(value, Settings):
-            # started_at differs between attempts of the same flow run; the file identity,
-            # the flow run and the knobs are what decide the result.
-            value = value.model_copy(update={"started_at": None})
+            # started_at differs between attempts of the same flow run, and where the work runs
+            # (threads, a Dask cluster's address) does not change its result; the file
+            # identity, the flow run and the knobs are what decide it.
+            value = value.model_copy(update={"started_at": None, "task_runner": None})
         stable[name] = value
     return hash_objects(context.task.name, stable)
 

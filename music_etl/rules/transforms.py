@@ -7,6 +7,8 @@ each result are those of its warehouse table (`warehouse/tables.py`).
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from music_etl.rules import parsing
 from music_etl.rules.parsing import STREAM_COLUMNS
@@ -94,7 +96,9 @@ def stream_events(valid: pd.DataFrame, source_file: str) -> tuple[pd.DataFrame, 
     )
     deduped = events.drop_duplicates(subset=STREAM_COLUMNS, keep="first").reset_index(drop=True)
     deduped["listen_hour"] = deduped["listen_time"].dt.floor("h")
-    deduped["listen_date"] = deduped["listen_time"].dt.date
+    # In Arrow: `.dt.date` built a Python date object per event (1% of a 10M run's CPU).
+    days = pc.cast(pa.array(deduped["listen_hour"]), pa.date32())
+    deduped["listen_date"] = pd.Series(pd.arrays.ArrowExtensionArray(days), index=deduped.index)
     deduped["source_file"] = source_file
     return deduped, len(events) - len(deduped)
 

@@ -90,6 +90,36 @@ def test_run_with_unopenable_warehouse_fails_with_one_line(tmp_path):
     assert "/proc/nonexistent" in single_error_line(result)
 
 
+def test_run_with_unknown_task_runner_fails_with_one_line(tmp_path):
+    (tmp_path / "landing").mkdir()
+    result = cli(
+        "run", "--landing", "landing", "--lake", "lake",
+        "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}", "--task-runner", "spark",
+        cwd=tmp_path, timeout=QUICK_TIMEOUT,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    line = single_error_line(result)
+    assert "'spark'" in line and "threads, dask or tcp://HOST:PORT" in line
+    assert "Flow run" not in result.stdout
+
+
+def test_run_with_unreachable_dask_scheduler_fails_fast_with_one_line(tmp_path):
+    with socket.socket() as probe:  # a port on which nothing listens
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    (tmp_path / "landing").mkdir()
+    result = cli(
+        "run", "--landing", "landing", "--lake", "lake",
+        "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}",
+        cwd=tmp_path, timeout=QUICK_TIMEOUT, env={**os.environ, "MUSIC_ETL_TASK_RUNNER": address},
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert f"no Dask scheduler answers at {address}" in single_error_line(result)
+    assert "temporary server" not in result.stdout  # Prefect never started
+
+
 def test_run_with_out_of_range_max_invalid_fraction_fails_with_one_line(tmp_path):
     (tmp_path / "landing").mkdir()
     result = cli(
