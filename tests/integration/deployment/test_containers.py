@@ -1,0 +1,230 @@
+"""The container path, the way ECS runs it, on this machine.
+
+`prefect deploy --all` with prefect.yaml's real build and push steps builds the image from the
+local Debian base and pushes it to a local registry (ECR's stand-in). The same deployments, moved
+to a Docker work pool, run in containers from the pushed image, started by
+`prefect worker start --type docker`, against a real Prefect server, S3 over HTTP (moto) for
+landing, lake, Data Docs and result storage, and PostgreSQL as the warehouse; their warehouse
+equals a `music-etl run` of the same data. When no Docker engine can start, every test here
+skips with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from music_etl.image_build import image_tag
+from tests.integration.deployment import containers as c
+from tests.integration.helpers import Stores, Warehouse, songs_csv, streams_csv, users_csv
+from tests.integration.scenarios import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11, warehouse_state
+
+ROLE = "arn:aws:iam::123456789012:role/music-etl-{}"
+REPOSITORY = f"{c.REGISTRY}/music-etl"
+BUCKETS = {"landing": "acme-landing", "lake": "acme-lake", "results": "acme-results"}
+AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    with c.container_engine(tmp_path_factory.mktemp("engine")) as problem:
+        if problem:
+            pytest.skip(problem)
+        c.build_base_image()
+        yield
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, **_boto_keys())
+    for bucket in BUCKETS.values():
+        client.create_bucket(Bucket=bucket)
+    yield endpoint, client
+    server.stop()
+
+
+def _boto_keys() -> dict:
+    return {
+        "aws_access_key_id": AWS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": AWS["AWS_SECRET_ACCESS_KEY"],
+        "region_name": AWS["AWS_DEFAULT_REGION"],
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(engine, s3_server, tmp_path_factory):
+    """Server, database, blocks (the bootstrap command) and the ECS pool, then
+    `prefect deploy --all` with the unmodified prefect.yaml."""
+    endpoint, s3 = s3_server
+    home = tmp_path_factory.mktemp("containers-home")
+    with c.prefect_server(home) as api, c.own_database() as database:
+        env = {
+            **os.environ, **AWS,
+            "PREFECT_API_URL": api,
+            "PREFECT_HOME": str(home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "MUSIC_ETL_LANDING_BUCKET": BUCKETS["landing"],
+            "MUSIC_ETL_LAKE_BUCKET": BUCKETS["lake"],
+            "MUSIC_ETL_RESULTS_BUCKET": BUCKETS["results"],
+            "MUSIC_ETL_WAREHOUSE_DIALECT": "postgresql+psycopg2",
+            "MUSIC_ETL_WAREHOUSE_HOST": "127.0.0.1",
+            "MUSIC_ETL_WAREHOUSE_PORT": "5432",
+            "MUSIC_ETL_WAREHOUSE_DATABASE": database,
+            "MUSIC_ETL_WAREHOUSE_USER": "postgres",
+            "MUSIC_ETL_WAREHOUSE_PASSWORD": "unused-trust-auth",
+            # prefect.yaml's build and push, pointed at the local registry and base image
+            "MUSIC_ETL_ECR_REPOSITORY": REPOSITORY,
+            "MUSIC_ETL_BASE_IMAGE": c.BASE_IMAGE,
+            "MUSIC_ETL_BUILD_NETWORK": "host",
+            "MUSIC_ETL_BUILD_PULL": "false",
+            "MUSIC_ETL_TASK_ROLE_ARN": ROLE.format("task"),
+            "MUSIC_ETL_EXECUTION_ROLE_ARN": ROLE.format("execution"),
+        }  # fmt: skip
+        c.run([sys.executable, "-m", "deployments.bootstrap"], env)
+        deploy = c.run([c.PREFECT, "--no-prompt", "deploy", "--all"], env)
+        yield {"api": api, "env": env, "database": database, "s3": s3, "endpoint": endpoint,
+               "deploy_output": deploy.stdout, "home": home}  # fmt: skip
+
+
+def _deployments(api: str) -> dict:
+    async def read(client):
+        names = ("music-etl/hourly", "music-etl/backfill", "replay-quarantine/replay-quarantine")
+        return {name: await client.read_deployment_by_name(name) for name in names}
+
+    return c.client_call(api, read)
+
+
+def test_deploy_builds_and_pushes_with_the_unmodified_prefect_yaml(stack):
+    tag = image_tag(c.ROOT)
+    assert tag in c.registry_tags("music-etl"), stack["deploy_output"]
+    for name, deployment in _deployments(stack["api"]).items():
+        assert deployment.work_pool_name == "music-etl-ecs", name
+        assert deployment.job_variables["image"] == f"{REPOSITORY}:{tag}", name
+    # The pushed image has what the flow runs need, and runs as a non-root user.
+    image = f"{REPOSITORY}:{tag}"
+    probe = subprocess.run(
+        ["docker", "run", "--rm", "--network", "host", image, "sh", "-c",
+         "id -u; command -v music-etl prefect; ls /opt/music-etl; command -v uv || echo no-uv"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    lines = probe.stdout.split()
+    assert probe.returncode == 0, probe.stderr
+    assert lines[0] != "0"
+    assert "/opt/venv/bin/music-etl" in lines and "/opt/venv/bin/prefect" in lines
+    assert {"flows", "tasks", "expectations", "music_etl", "cli"} <= set(lines)
+    assert "no-uv" in lines and "tests" not in lines
+
+
+# --- the ECS stand-in: a Docker work pool and a Docker worker ------------------------------------
+
+
+def _upload(s3, files: dict[str, str]) -> None:
+    for key, body in files.items():
+        s3.put_object(Bucket=BUCKETS["landing"], Key=key, Body=body.encode())
+
+
+SCENARIO = {
+    "songs/tracks.csv": songs_csv(),
+    "users/users.csv": users_csv(),
+    "streams/2026/11/27/10.csv": streams_csv(HOUR_10),
+    "streams/2026/11/27/11.csv": streams_csv(HOUR_11),
+    "streams/2026/11/28/09.csv": streams_csv(DAY_2),
+}
+
+
+@pytest.fixture(scope="module")
+def docker_pool(stack):
+    """The deployments moved to a Docker pool (the job variables stay those of prefect.yaml)
+    and a Docker worker polling it."""
+    from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolCreate
+
+    api = stack["api"]
+    template = c.docker_work_pool_template()
+
+    async def move(client):
+        await client.create_work_pool(
+            WorkPoolCreate(name="music-etl-docker", type="docker", base_job_template=template)
+        )
+        for deployment in _deployments_async_names():
+            found = await client.read_deployment_by_name(deployment)
+            await client.update_deployment(
+                found.id, DeploymentUpdate(work_pool_name="music-etl-docker")
+            )
+
+    c.client_call(api, move)
+    with c.docker_worker("music-etl-docker", stack["env"], stack["home"] / "worker.log"):
+        yield stack
+
+
+def _deployments_async_names() -> tuple[str, ...]:
+    return ("music-etl/hourly", "music-etl/backfill", "replay-quarantine/replay-quarantine")
+
+
+def start_run(api: str, deployment: str, **parameters):
+    async def start(client):
+        found = await client.read_deployment_by_name(deployment)
+        run = await client.create_flow_run_from_deployment(found.id, parameters=parameters or None)
+        return run.id
+
+    return c.client_call(api, start)
+
+
+def flow_run(api: str, flow_run_id):
+    return c.client_call(api, lambda client: client.read_flow_run(flow_run_id))
+
+
+def wait_final(api: str, flow_run_id):
+    return c.wait_for(
+        lambda: (run := flow_run(api, flow_run_id)).state.is_final() and run,
+        f"flow run {flow_run_id} to finish",
+    )
+
+
+def warehouse(database: str, schema: str) -> Stores:
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+    return Stores(Path("/nonexistent"), Path("/nonexistent"), Warehouse(url, schema))
+
+
+def reference_run(stack, tmp_path: Path, schema: str) -> dict:
+    """`music-etl run` on the host, over the same landing bucket, into another schema."""
+    env = {**stack["env"]}
+    env.pop("PREFECT_API_URL")
+    env["PREFECT_HOME"] = str(tmp_path / "cli-home")
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    stack["s3"].create_bucket(Bucket=f"reference-{schema}")
+    c.run(
+        [sys.executable, "-m", "cli.main", "run", f"--landing=s3://{BUCKETS['landing']}",
+         f"--lake=s3://reference-{schema}",
+         f"--warehouse=postgresql+psycopg2://postgres@127.0.0.1:5432/{stack['database']}",
+         f"--schema={schema}"],
+        env,
+    )  # fmt: skip
+    return warehouse_state(warehouse(stack["database"], schema))
+
+
+def test_hourly_runs_in_a_container_and_equals_a_cli_run(docker_pool, tmp_path):
+    api = docker_pool["api"]
+    _upload(docker_pool["s3"], SCENARIO)
+    run_id = start_run(api, "music-etl/hourly")
+    final = wait_final(api, run_id)
+    assert final.state.is_completed(), final.state
+    container_state = warehouse_state(warehouse(docker_pool["database"], "music"))
+    assert container_state["hourly"] == EXPECTED_HOURLY
+    assert container_state == reference_run(docker_pool, tmp_path, "reference_hourly")
