@@ -121,7 +121,7 @@ def test_deploy_builds_and_pushes_with_the_unmodified_prefect_yaml(stack):
     image = f"{REPOSITORY}:{tag}"
     probe = subprocess.run(
         ["docker", "run", "--rm", "--network", "host", image, "sh", "-c",
-         "id -u; command -v music-etl prefect; ls /opt/music-etl; command -v uv || echo no-uv"],
+         "id -u; command -v music-etl; command -v prefect; ls /opt/music-etl; command -v uv || echo no-uv"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     lines = probe.stdout.split()
