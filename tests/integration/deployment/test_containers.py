@@ -228,3 +228,114 @@ def test_hourly_runs_in_a_container_and_equals_a_cli_run(docker_pool, tmp_path):
     container_state = warehouse_state(warehouse(docker_pool["database"], "music"))
     assert container_state["hourly"] == EXPECTED_HOURLY
     assert container_state == reference_run(docker_pool, tmp_path, "reference_hourly")
+
+
+# --- a killed container, and a retry in a new one that reuses the finished per-file work --------
+
+def _many_files(count: int) -> dict[str, str]:
+    """Hourly files on day 3 (tracks of the catalogue, users 1..9): enough validation work that
+    the container is still validating when it is killed."""
+    files = {}
+    for hour in range(count):
+        rows = [(1 + (i % 9), ("A1", "A2", "B1", "B2", "B3")[i % 5],
+                 f"2026-11-29 {hour:02d}:{i // 60 % 60:02d}:{i % 60:02d}") for i in range(300)]  # fmt: skip
+        files[f"streams/2026/11/29/{hour:02d}.csv"] = streams_csv(rows)
+    return files
+
+
+def _task_runs(api: str, flow_run_id) -> list:
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    async def read(client):
+        subflows = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])
+            )
+        )
+        ids = [s.id for s in subflows] + [flow_run_id]
+        return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
+
+    return c.client_call(api, read)
+
+
+def _container_of(flow_run_id) -> str:
+    return subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=io.prefect.flow-run-id={flow_run_id}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()[0]  # fmt: skip
+
+
+def _retry_like_the_ui(api: str, flow_run_id) -> None:
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import State
+
+    retry = State(type=StateType.SCHEDULED, name="AwaitingRetry", message="Retry from the UI")
+    c.client_call(api, lambda client: client.set_flow_run_state(flow_run_id, retry, force=True))
+
+
+def _deployment_env(api: str) -> dict[str, str]:
+    found = c.client_call(api, lambda client: client.read_deployment_by_name("music-etl/hourly"))
+    return dict(found.job_variables["env"])
+
+
+def test_a_killed_container_crashes_and_a_retry_reuses_cached_files(docker_pool, tmp_path):
+    from prefect.client.schemas.objects import StateType
+
+    api = docker_pool["api"]
+    _upload(docker_pool["s3"], {**SCENARIO, **_many_files(24)})
+    # One file at a time, so the kill lands while files are still being validated.
+    env = {**_deployment_env(api), "MUSIC_ETL_FILE_WORKERS": "1"}
+    run_id = c.client_call(api, lambda client: _create(client, "music-etl/hourly",
+                                                       {"warehouse_schema": "killed"}, {"env": env}))  # fmt: skip
+
+    def some_validation_done():
+        return any(t.name.startswith("validate ") and t.state and t.state.is_completed()
+                   for t in _task_runs(api, run_id))  # fmt: skip
+
+    c.wait_for(some_validation_done, "a first validated file", every=0.5)
+    subprocess.run(["docker", "kill", _container_of(run_id)], check=True, capture_output=True)
+    crashed = wait_final(api, run_id)
+    assert crashed.state.type == StateType.CRASHED, crashed.state
+    assert "137" in (crashed.state.message or ""), crashed.state.message
+
+    _retry_like_the_ui(api, run_id)
+    final = c.wait_for(
+        lambda: (r := flow_run(api, run_id)).state.is_final() and r.run_count >= 2 and r,
+        "the retried flow run to finish",
+    )
+    assert final.state.is_completed(), final.state
+    validations = [t for t in _task_runs(api, run_id) if t.name.startswith("validate ")]
+    cached = [t for t in validations if t.state.name == "Cached"]
+    assert cached, sorted(t.state.name for t in validations)
+    killed_state = warehouse_state(warehouse(docker_pool["database"], "killed"))
+    assert killed_state == reference_run(docker_pool, tmp_path, "reference_killed")
+
+
+async def _create(client, deployment: str, parameters: dict, job_variables: dict):
+    found = await client.read_deployment_by_name(deployment)
+    run = await client.create_flow_run_from_deployment(
+        found.id, parameters=parameters, job_variables=job_variables
+    )
+    return run.id
+
+
+def test_an_oom_killed_container_shows_crashed_with_its_reason_and_is_retryable(docker_pool):
+    from prefect.client.schemas.objects import StateType
+
+    api = docker_pool["api"]
+    # Far below what Python with Prefect needs: the kernel's OOM killer ends the container.
+    small = {"mem_limit": "40m", "memswap_limit": "40m"}
+    run_id = c.client_call(api, lambda client: _create(client, "music-etl/hourly",
+                                                       {"warehouse_schema": "oom"}, small))  # fmt: skip
+    crashed = wait_final(api, run_id)
+    assert crashed.state.type == StateType.CRASHED, crashed.state
+    assert "137" in (crashed.state.message or ""), crashed.state.message
+    inspected = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.OOMKilled}}", _container_of(run_id)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert inspected.stdout.strip() == "true"
