@@ -71,3 +71,66 @@ def image_settings(root: str = ".") -> dict:
         "network_mode": env.get("MUSIC_ETL_BUILD_NETWORK") or "default",
         "pull": _flag(env.get("MUSIC_ETL_BUILD_PULL") or "true", "MUSIC_ETL_BUILD_PULL"),
     }
+
+
+def _registry_host(repository: str) -> str | None:
+    first = repository.split("/", 1)[0]
+    looks_like_host = "/" in repository and ("." in first or ":" in first or first == "localhost")
+    return first if looks_like_host else None
+
+
+def _registry_problem(host: str) -> str | None:
+    import urllib.error
+    import urllib.request
+
+    local = host.split(":")[0] in ("127.0.0.1", "localhost")
+    url = f"{'http' if local else 'https'}://{host}/v2/"
+    try:
+        urllib.request.urlopen(url, timeout=10).close()
+    except urllib.error.HTTPError:
+        return None  # it answered (ECR answers 401 until `docker login`): reachable
+    except OSError as error:
+        reason = getattr(error, "reason", error)
+        return f"the registry {host} is not reachable ({reason}); check MUSIC_ETL_ECR_REPOSITORY and the network"
+    return None
+
+
+def _engine_problem(settings: dict) -> str | None:
+    try:
+        import docker
+    except ImportError:
+        return "prefect-docker is not installed: run `make setup` (it syncs the deploy group)"
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception as error:  # any failure to reach the engine is the one thing to report
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return f"the Docker engine at {where} is not reachable ({type(error).__name__}); start it first"
+    base = settings["buildargs"]["BASE_IMAGE"]
+    if not settings["pull"]:
+        try:
+            client.images.get(base)
+        except Exception:
+            return f"MUSIC_ETL_BUILD_PULL=false but the base image {base} is not in the engine (deployments/local-base-image.sh builds it)"
+    return None
+
+
+def preflight_problems() -> list[str]:
+    """What would stop `prefect deploy` from building and pushing, one line each."""
+    try:
+        settings = image_settings()
+    except ImageSettingsError as error:
+        return [str(error)]
+    problems = [_engine_problem(settings)]
+    host = _registry_host(settings["image_name"])
+    if host:
+        problems.append(_registry_problem(host))
+    return [p for p in problems if p]
+
+
+def checked_image_settings(root: str = ".") -> dict:
+    """image_settings, refusing to start a build that cannot finish: one clear error line."""
+    problems = preflight_problems()
+    if problems:
+        raise ImageSettingsError("; ".join(problems))
+    return image_settings(root)

@@ -339,3 +339,27 @@ def test_an_oom_killed_container_shows_crashed_with_its_reason_and_is_retryable(
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert inspected.stdout.strip() == "true"
+
+
+# --- a registry or engine that is down: one clear line ------------------------------------------
+
+
+def test_preflight_names_a_down_engine_and_registry_in_one_line_each(tmp_path):
+    env = {**os.environ, "MUSIC_ETL_ECR_REPOSITORY": f"127.0.0.1:{c.free_port()}/music-etl",
+           "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "deployments.preflight"], cwd=c.ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1
+    assert len(lines) == 2 and "Traceback" not in result.stderr
+    assert "Docker engine" in lines[0] and "not reachable" in lines[0]
+    assert "registry 127.0.0.1:" in lines[1] and "not reachable" in lines[1]
+
+
+def test_deploy_to_a_down_registry_stops_before_building_with_the_reason(stack):
+    env = {**stack["env"], "MUSIC_ETL_ECR_REPOSITORY": f"127.0.0.1:{c.free_port()}/music-etl"}
+    result = subprocess.run([c.PREFECT, "--no-prompt", "deploy", "--all"], cwd=c.ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "is not reachable" in output and "Successfully built" not in output, output[-3000:]

@@ -71,7 +71,7 @@ def test_dockerfile_copies_every_package_the_project_installs():
 def test_prefect_yaml_builds_for_amd64_with_the_image_settings_step_and_pushes():
     config = _prefect_yaml()
     steps = {name: body for step in config["build"] for name, body in step.items()}
-    assert steps["music_etl.image_build.image_settings"]["id"] == "image"
+    assert steps["music_etl.image_build.checked_image_settings"]["id"] == "image"
     build = steps["prefect_docker.deployments.steps.build_docker_image"]
     assert build["platform"] == "linux/amd64"
     assert build["tag"] == "{{ image.tag }}" and build["image_name"] == "{{ image.image_name }}"
