@@ -161,10 +161,10 @@ def docker_work_pool_template() -> dict:
 
 
 @contextmanager
-def docker_worker(pool: str, env: dict[str, str], log: Path):
-    """`prefect worker start --type docker` in the background; stopped by PID."""
+def background_worker(pool: str, kind: str, env: dict[str, str], log: Path):
+    """`prefect worker start --type KIND` in the background; stopped by PID."""
     process = subprocess.Popen(
-        [PREFECT, "worker", "start", "--pool", pool, "--type", "docker"],
+        [PREFECT, "worker", "start", "--pool", pool, "--type", kind],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

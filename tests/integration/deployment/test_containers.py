@@ -132,6 +132,107 @@ def test_deploy_builds_and_pushes_with_the_unmodified_prefect_yaml(stack):
     assert "no-uv" in lines and "tests" not in lines
 
 
+# --- the ECS contract: prefect-aws's ECS worker against moto's ECS, IAM and EC2 ---------------
+
+
+def _recorded_ecs_calls(path: Path) -> dict[str, list[dict]]:
+    """moto's request recording, by ECS action, each with its JSON request body."""
+    import base64
+    import json
+
+    calls: dict[str, list[dict]] = {}
+    if not path.exists():
+        return calls
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        target = (entry.get("headers") or {}).get("X-Amz-Target", "")
+        if not target.startswith("AmazonEC2ContainerServiceV20141113."):
+            continue
+        body = entry.get("body") or "{}"
+        if entry.get("body_encoded"):
+            body = base64.b64decode(body).decode()
+        calls.setdefault(target.split(".")[-1], []).append(json.loads(body))
+    return calls
+
+
+def test_the_ecs_worker_sends_what_prefect_yaml_and_the_pool_template_say(stack, s3_server, tmp_path):
+    import json
+    import urllib.request
+
+    from moto.moto_api import recorder
+
+    endpoint, _ = s3_server
+    ecs = boto3.client("ecs", endpoint_url=endpoint, **_boto_keys())
+    ecs.create_cluster(clusterName="default")
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, **_boto_keys())
+    default_vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
+    subnets = {s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [default_vpc["VpcId"]]}])["Subnets"]}  # fmt: skip
+    recorder._location = str(tmp_path / "moto-recording.jsonl")  # moto keeps it in the cwd otherwise
+
+    def moto_api(action: str) -> None:
+        request = urllib.request.Request(f"{endpoint}/moto-api/recorder/{action}", method="POST")
+        urllib.request.urlopen(request, timeout=30).close()
+
+    api = stack["api"]
+    deployment = c.client_call(api, lambda client: client.read_deployment_by_name("music-etl/hourly"))
+    run_id = start_run(api, "music-etl/hourly")
+    moto_api("start-recording")
+    try:
+        with c.background_worker("music-etl-ecs", "ecs", stack["env"], tmp_path / "ecs-worker.log"):
+            c.wait_for(lambda: "RunTask" in _recorded_ecs_calls(tmp_path / "moto-recording.jsonl"),
+                       "the ECS worker's RunTask request")  # fmt: skip
+    finally:
+        moto_api("stop-recording")
+    calls = _recorded_ecs_calls(tmp_path / "moto-recording.jsonl")
+
+    template = json.loads((c.ROOT / "deployments/ecs-base-job-template.json").read_text())
+    defaults = {k: v.get("default") for k, v in template["variables"]["properties"].items()}
+    variables = deployment.job_variables
+    [definition] = calls["RegisterTaskDefinition"]
+    [container] = definition["containerDefinitions"]
+    assert container["name"] == defaults["container_name"] == "music-etl"
+    assert container["image"] == variables["image"] == f"{REPOSITORY}:{image_tag(c.ROOT)}"
+    assert (definition["cpu"], definition["memory"]) == (str(defaults["cpu"]), str(defaults["memory"]))
+    assert definition["family"] == defaults["family"]
+    assert definition["requiresCompatibilities"] == ["FARGATE"] and definition["networkMode"] == "awsvpc"
+    assert definition["executionRoleArn"] == ROLE.format("execution")
+    assert container["logConfiguration"] == {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-create-group": "true",
+            "awslogs-group": "prefect",
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": defaults["cloudwatch_logs_prefix"],
+        },
+    }
+
+    # moto's RunTask for Fargate ends in an internal error, so the worker tries again: every
+    # attempt must carry the contract (moto runs nothing anyway; the requests are what counts).
+    assert calls["RunTask"]
+    for request in calls["RunTask"]:
+        _assert_run_task_request(request, variables["env"], api, run_id, subnets)
+
+
+def _assert_run_task_request(request: dict, env: dict, api: str, run_id, subnets: set) -> None:
+    # no cluster named: the template's cluster is null, so ECS's default cluster
+    assert request["launchType"] == "FARGATE" and "cluster" not in request
+    assert request["taskDefinition"].endswith(":task-definition/music-etl:1")
+    assert request["overrides"]["taskRoleArn"] == ROLE.format("task")
+    assert (request["overrides"]["cpu"], request["overrides"]["memory"]) == ("2048", "8192")
+    [override] = request["overrides"]["containerOverrides"]
+    assert override["name"] == "music-etl" and override["command"] == ["prefect", "flow-run", "execute"]
+    assert (override["cpu"], override["memory"]) == (2048, 8192)
+    environment = {item["name"]: item["value"] for item in override["environment"]}
+    for name, value in env.items():  # prefect.yaml's env, exactly
+        assert environment[name] == value, name
+    assert environment["PREFECT_API_URL"] == api
+    assert environment["PREFECT__FLOW_RUN_ID"] == str(run_id)
+    network = request["networkConfiguration"]["awsvpcConfiguration"]
+    assert network["subnets"] and set(network["subnets"]) <= subnets
+    assert network["assignPublicIp"] == "ENABLED"
+
+
 # --- the ECS stand-in: a Docker work pool and a Docker worker ------------------------------------
 
 
@@ -169,7 +270,7 @@ def docker_pool(stack):
             )
 
     c.client_call(api, move)
-    with c.docker_worker("music-etl-docker", stack["env"], stack["home"] / "worker.log"):
+    with c.background_worker("music-etl-docker", "docker", stack["env"], stack["home"] / "worker.log"):
         yield stack
 
 
