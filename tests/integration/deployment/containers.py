@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def prefect_server(home: Path):
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",  # the UI's own default is :4200
     }
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("w")
@@ -136,8 +138,12 @@ def client_call(api: str, coroutine_fn):
         async with get_client() as client:
             return await coroutine_fn(client)
 
-    with temporary_settings({PREFECT_API_URL: api}):
-        return asyncio.run(call())
+    def in_own_thread():  # callable from inside a running loop too (Playwright's sync API)
+        with temporary_settings({PREFECT_API_URL: api}):
+            return asyncio.run(call())
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(in_own_thread).result()
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess:

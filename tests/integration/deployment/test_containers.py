@@ -331,6 +331,78 @@ def test_hourly_runs_in_a_container_and_equals_a_cli_run(docker_pool, tmp_path):
     assert container_state == reference_run(docker_pool, tmp_path, "reference_hourly")
 
 
+# --- kicked from the Prefect UI in headless Chromium ---------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _run_ids(api: str, deployment: str) -> set:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    async def read(client):
+        found = await client.read_deployment_by_name(deployment)
+        runs = await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
+        )
+        return {run.id for run in runs if run.parent_task_run_id is None}
+
+    return c.client_call(api, read)
+
+
+def _new_run(api: str, deployment: str, before: set):
+    return c.wait_for(lambda: next(iter(_run_ids(api, deployment) - before), None),
+                      "the run the UI created")  # fmt: skip
+
+
+def test_quick_run_and_custom_run_from_the_ui_complete_in_containers(docker_pool, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    api = docker_pool["api"]
+    ui = api.removesuffix("/api")
+    _upload(docker_pool["s3"], SCENARIO)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+
+            def open_run_menu():
+                page.goto(f"{ui}/deployments")
+                page.get_by_role("link", name="hourly", exact=True).click()
+                page.get_by_role("button", name="Run", exact=True).click()
+
+            before = _run_ids(api, "music-etl/hourly")
+            open_run_menu()
+            page.get_by_text("Quick run", exact=True).click()
+            quick = _new_run(api, "music-etl/hourly", before)
+
+            before = _run_ids(api, "music-etl/hourly")
+            open_run_menu()
+            page.get_by_text("Custom run", exact=True).click()
+            schema_box = next(box for box in page.locator("textarea").all()
+                              if box.input_value() == "music")  # fmt: skip
+            schema_box.fill("ui_custom")
+            page.get_by_role("button", name="Submit", exact=True).click()
+            custom = _new_run(api, "music-etl/hourly", before)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "ui-failure.png"))
+            print("UI screenshot:", tmp_path / "ui-failure.png")
+            raise
+        finally:
+            browser.close()
+
+    for run_id in (quick, custom):
+        final = wait_final(api, run_id)
+        assert final.state.is_completed(), final.state
+    assert flow_run(api, custom).parameters["warehouse_schema"] == "ui_custom"
+    reference = reference_run(docker_pool, tmp_path, "reference_ui")
+    custom_state = warehouse_state(warehouse(docker_pool["database"], "ui_custom"))
+    assert custom_state["hourly"] == EXPECTED_HOURLY
+    assert custom_state == reference
+
+
 # --- a killed container, and a retry in a new one that reuses the finished per-file work --------
 
 def _many_files(count: int) -> dict[str, str]:
