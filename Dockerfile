@@ -24,6 +24,12 @@ COPY music_etl/ music_etl/
 # The project itself is installed editable: its .pth points at /opt/music-etl, where the final
 # stage puts the code (one copy, also the flow runs' working directory).
 RUN /opt/uv/bin/uv sync --frozen --no-default-groups --python "$(command -v python3)"
+# What the runtime never imports (measured: README, "The image"): the packages' own test suites
+# (~100 MB: pandas, numpy, scipy, pyarrow, ...) and pyarrow's C++ headers and sources.
+RUN site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+    && find "$site" -mindepth 2 -maxdepth 4 -type d -name tests -prune -exec rm -rf {} + \
+    && rm -rf "$site/pyarrow/include" "$site/pyarrow/src" \
+    && find "$site" \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' \) -delete
 
 # ---- runtime: the venv and the code, nothing else
 FROM ${BASE_IMAGE}
