@@ -184,6 +184,9 @@ def test_the_ecs_worker_sends_what_prefect_yaml_and_the_pool_template_say(stack,
                        "the ECS worker's RunTask request")  # fmt: skip
     finally:
         moto_api("stop-recording")
+        # moto runs no task, so this run would hold the deployment's one concurrency slot
+        # forever and queue every later run: end it.
+        _cancel(api, run_id)
     calls = _recorded_ecs_calls(tmp_path / "moto-recording.jsonl")
 
     template = json.loads((c.ROOT / "deployments/ecs-base-job-template.json").read_text())
@@ -212,6 +215,12 @@ def test_the_ecs_worker_sends_what_prefect_yaml_and_the_pool_template_say(stack,
     assert calls["RunTask"]
     for request in calls["RunTask"]:
         _assert_run_task_request(request, variables["env"], api, run_id, subnets)
+
+
+def _cancel(api: str, run_id) -> None:
+    from prefect.states import Cancelled
+
+    c.client_call(api, lambda client: client.set_flow_run_state(run_id, Cancelled(), force=True))
 
 
 def _assert_run_task_request(request: dict, env: dict, api: str, run_id, subnets: set) -> None:
