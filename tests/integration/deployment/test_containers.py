@@ -513,7 +513,7 @@ async def _create(client, deployment: str, parameters: dict, job_variables: dict
     return run.id
 
 
-def test_an_oom_killed_container_shows_crashed_with_its_reason_and_is_retryable(docker_pool):
+def test_an_oom_killed_container_shows_crashed_with_its_reason(docker_pool):
     from prefect.client.schemas.objects import StateType
 
     api = docker_pool["api"]
