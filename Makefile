@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 # Bytecode is compiled once at install: with PYTHONDONTWRITEBYTECODE set (as on CI) every
 # command and every test's Prefect server would otherwise recompile prefect, pandas and GX.
 
-.PHONY: run test setup clean
+.PHONY: run test setup clean deploy base-image engine
 
 run: .venv/.synced  ## generate the sample landing zone if it is empty, then run the pipeline
 	.venv/bin/music-etl generate --if-empty
@@ -28,6 +28,16 @@ $(UV):
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
+
+deploy: .venv/.synced  ## build, push and register the three deployments (deployments/README.md)
+	@.venv/bin/python -m deployments.preflight
+	.venv/bin/prefect --no-prompt deploy --all
+
+engine:  ## this machine only: start a bridge-less Docker engine and the local registry (root)
+	deployments/container-engine.sh start
+
+base-image: engine  ## this machine only: build local/debian-python:bookworm when missing
+	deployments/local-base-image.sh
 
 clean:  ## remove the sample data, lake and warehouse (not the environment)
 	rm -rf data

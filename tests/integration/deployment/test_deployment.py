@@ -41,13 +41,16 @@ def _prefect_yaml() -> dict:
 
 def test_dockerfile_installs_the_locked_project_and_runs_as_non_root():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    copies = re.findall(r"^COPY (.+) \S+$", dockerfile, flags=re.MULTILINE)
+    copies = re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, flags=re.MULTILINE)
     sources = [source for line in copies for source in line.split()]
     assert {"pyproject.toml", "uv.lock"} <= set(sources)
     for source in sources:
         assert (ROOT / source).exists(), f"Dockerfile copies {source}, which does not exist"
     installs = re.findall(r"^RUN (.*(?:pip|uv) .*)$", dockerfile, flags=re.MULTILINE)
-    assert all("uv sync --frozen --no-dev" in line or "uv==" in line for line in installs)
+    assert installs
+    # exactly the lock's runtime dependencies: frozen, without the dev and deploy groups
+    assert all("uv sync --frozen --no-default-groups" in line or "uv==" in line for line in installs)
+    assert re.search(r"^ARG BASE_IMAGE=python:3.11-slim$", dockerfile, flags=re.MULTILINE)
     assert re.search(r"^USER (?!root)\S+", dockerfile, flags=re.MULTILINE)
     workdir = re.search(r"^WORKDIR (\S+)", dockerfile, flags=re.MULTILINE).group(1)
     pull = _prefect_yaml()["pull"][0]["prefect.deployments.steps.set_working_directory"]
@@ -65,13 +68,14 @@ def test_dockerfile_copies_every_package_the_project_installs():
     assert "COPY expectations/ expectations/" in dockerfile  # suites are read at run time
 
 
-def test_prefect_yaml_builds_for_amd64_tagged_with_the_git_sha_and_pushes():
+def test_prefect_yaml_builds_for_amd64_with_the_image_settings_step_and_pushes():
     config = _prefect_yaml()
     steps = {name: body for step in config["build"] for name, body in step.items()}
+    assert steps["music_etl.image_build.checked_image_settings"]["id"] == "image"
     build = steps["prefect_docker.deployments.steps.build_docker_image"]
     assert build["platform"] == "linux/amd64"
-    assert build["tag"] == "{{ git-sha.stdout }}"
-    assert steps["prefect.deployments.steps.run_shell_script"]["script"].startswith("git rev-parse")
+    assert build["tag"] == "{{ image.tag }}" and build["image_name"] == "{{ image.image_name }}"
+    assert build["buildargs"] == "{{ image.buildargs }}"
     push = config["push"][0]["prefect_docker.deployments.steps.push_docker_image"]
     assert push["tag"] == "{{ build-image.tag }}"
 
@@ -84,7 +88,8 @@ def test_prefect_yaml_entrypoints_parameters_and_job_variables():
         flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
         assert set(deployment["parameters"]) <= set(flow.parameters.properties)
         variables = deployment["work_pool"]["job_variables"]
-        assert isinstance(variables["cpu"], int) and isinstance(variables["memory"], int)
+        # cpu and memory come from the work pool's template only (one place: bootstrap.py)
+        assert "cpu" not in variables and "memory" not in variables
         assert isinstance(variables["env"], dict)
         assert all(isinstance(v, str) for v in variables["env"].values())
         assert deployment["concurrency_limit"]["limit"] == 1
@@ -252,7 +257,7 @@ def test_prefect_deploy_all_registers_the_ecs_deployments(server, bootstrapped, 
         variables = deployment.job_variables
         assert deployment.work_pool_name == "music-etl-ecs"
         assert variables["image"] == image
-        assert variables["cpu"] == 2048 and variables["memory"] == 8192  # numbers, not strings
+        assert "cpu" not in variables  # the pool's template gives 2048 / 8192
         assert variables["task_role_arn"] == ROLE.format("task")
         assert variables["execution_role_arn"] == ROLE.format("execution")
         assert variables["env"]["PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK"] == (
