@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from tests.integration.helpers import QUICK_TIMEOUT, cli, single_error_line
+from tests.integration.servers import free_port, prefect_server_process
 
 FAST_FAIL_SECONDS = 30  # generous: only the imports happen before the error
 
@@ -249,12 +250,6 @@ def test_run_completes_and_prints_summary(e2e):
     assert "starting a temporary Prefect server" in result.stdout.splitlines()[0]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_docs_serves_the_run_page_the_summary_names(e2e):
     page = re.search(r"^Data Docs: http://127\.0\.0\.1:8765/(\S+)", e2e.first.stdout, re.MULTILINE)
     port = free_port()
@@ -325,37 +320,18 @@ def test_run_reuses_a_prefect_server_that_is_already_running(e2e, tmp_path):
     """Local mode without PREFECT_API_URL: a server answering at MUSIC_ETL_LOCAL_PREFECT_API
     (default Prefect's own 127.0.0.1:4200) is used instead of a temporary one, and the run is
     recorded there."""
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    log = tmp_path / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("prefect")), "server", "start",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env={**env, "PREFECT_HOME": str(tmp_path / "server-home"), "PREFECT_UI_ENABLED": "false"},
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                urlopen(f"{api}/health", timeout=2).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.5)
+    with prefect_server_process(tmp_path, ui=False) as api:
         result = cli(
             "run", "--landing", "landing", "--lake", "lake",
             "--warehouse", f"duckdb:///{e2e.warehouse}",
-            cwd=e2e.root, env={**env, "MUSIC_ETL_LOCAL_PREFECT_API": api},
+            cwd=e2e.root, env={**os.environ, "MUSIC_ETL_LOCAL_PREFECT_API": api},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert f"music-etl: using the Prefect server at {api}" in result.stdout
         assert "temporary" not in result.stdout + result.stderr
-        runs = json.loads(urlopen(Request(f"{api}/flow_runs/filter", data=b"{}", method="POST",
-                                          headers={"Content-Type": "application/json"}), timeout=30).read())
-        assert any(run["state_type"] == "COMPLETED" for run in runs)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        request = Request(
+            f"{api}/flow_runs/filter", data=b"{}", method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        runs = json.loads(urlopen(request, timeout=30).read())
+        assert [run["state_type"] for run in runs if run["parent_task_run_id"] is None] == ["COMPLETED"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.integration.servers import free_port, prefect_server_process  # noqa: F401 (used as c.*)
+
 ROOT = Path(__file__).resolve().parents[3]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 REGISTRY = os.environ.get("MUSIC_ETL_REGISTRY_ADDR", "127.0.0.1:5000")
@@ -24,12 +25,6 @@ BASE_IMAGE = "local/debian-python:bookworm"
 POSTGRES_ADMIN = os.environ.get("MUSIC_ETL_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 # Generous: two cores shared with other test runs; a deadline only turns a hang into a failure.
 RUN_DEADLINE = 900
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pids(state: Path) -> dict[str, int]:
@@ -63,42 +58,6 @@ def build_base_image() -> None:
     subprocess.run(
         ["bash", str(ROOT / "deployments/local-base-image.sh")], check=True, timeout=1800
     )
-
-
-@contextmanager
-def prefect_server(home: Path):
-    """`prefect server start` on 127.0.0.1 with its own home, UI on, telemetry off."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",  # the UI's own default is :4200
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_for(lambda: _healthy(api) or process.poll() is not None, "prefect server", 180)
-        if process.poll() is not None:
-            raise RuntimeError(f"prefect server exited: {(home / 'server.log').read_text()}")
-        yield api
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-
-
-def _healthy(api: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def wait_for(condition, what: str, deadline: float = RUN_DEADLINE, every: float = 1.0):

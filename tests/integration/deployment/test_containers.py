@@ -21,6 +21,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from music_etl.image_build import image_tag
+from tests.integration.conftest import AWS_ENV
 from tests.integration.deployment import containers as c
 from tests.integration.helpers import Stores, Warehouse, songs_csv, streams_csv, users_csv
 from tests.integration.scenarios import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11, warehouse_state
@@ -28,12 +29,7 @@ from tests.integration.scenarios import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
 ROLE = "arn:aws:iam::123456789012:role/music-etl-{}"
 REPOSITORY = f"{c.REGISTRY}/music-etl"
 BUCKETS = {"landing": "acme-landing", "lake": "acme-lake", "results": "acme-results"}
-AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+AWS = AWS_ENV  # moto's test credentials, as every S3 test uses
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +68,7 @@ def stack(engine, s3_server, tmp_path_factory):
     `prefect deploy --all` with the unmodified prefect.yaml."""
     endpoint, s3 = s3_server
     home = tmp_path_factory.mktemp("containers-home")
-    with c.prefect_server(home) as api, c.own_database() as database:
+    with c.prefect_server_process(home) as api, c.own_database() as database:
         env = {
             **os.environ, **AWS,
             "PREFECT_API_URL": api,
@@ -372,6 +368,24 @@ def _new_run(api: str, deployment: str, before: set):
                       "the run the UI created")  # fmt: skip
 
 
+def _submit(page, api: str, before: set, tmp_path: Path):
+    """Submit the Custom run form. Seen once in CI, with both cores saturated by another test:
+    the UI's request failed ("Oops. Something went wrong.", no run created); the form stays,
+    so it is submitted again, at most twice more, each attempt's screenshot kept."""
+    for attempt in range(1, 4):
+        page.get_by_role("button", name="Submit", exact=True).click()
+        try:
+            return c.wait_for(
+                lambda: next(iter(_run_ids(api, "music-etl/hourly") - before), None),
+                "the run the UI created", deadline=120 if attempt < 3 else c.RUN_DEADLINE,
+            )  # fmt: skip
+        except TimeoutError:
+            page.screenshot(path=str(tmp_path / f"ui-submit-{attempt}.png"))
+            print(f"UI submit attempt {attempt} created no run; screenshot ui-submit-{attempt}.png")
+            if attempt == 3:
+                raise
+
+
 def test_quick_run_and_custom_run_from_the_ui_complete_in_containers(docker_pool, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -401,8 +415,7 @@ def test_quick_run_and_custom_run_from_the_ui_complete_in_containers(docker_pool
             schema_box = next(box for box in page.locator("textarea").all()
                               if box.input_value() == "music")  # fmt: skip
             schema_box.fill("ui_custom")
-            page.get_by_role("button", name="Submit", exact=True).click()
-            custom = _new_run(api, "music-etl/hourly", before)
+            custom = _submit(page, api, before, tmp_path)
         except Exception:
             page.screenshot(path=str(tmp_path / "ui-failure.png"))
             print("UI screenshot:", tmp_path / "ui-failure.png")

@@ -13,11 +13,8 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -26,6 +23,7 @@ import yaml
 
 from tests.integration.helpers import Stores, Warehouse, streams_csv
 from tests.integration.scenarios import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11
+from tests.integration.servers import prefect_server_process
 
 ROOT = Path(__file__).resolve().parents[3]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -107,44 +105,11 @@ def test_committed_ecs_template_is_prefect_aws_default_with_our_defaults():
 # --- a real Prefect server -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`prefect server start` on 127.0.0.1 with its own home and database; stopped afterwards."""
-    home = tmp_path_factory.mktemp("prefect-server-home")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"prefect server did not start: {(home / 'server.log').read_text()}")
-        time.sleep(0.5)
-    yield api
-    process.terminate()
-    process.wait(timeout=30)
+    with prefect_server_process(tmp_path_factory.mktemp("prefect-server-home"), ui=False) as api:
+        yield api
 
 
 def _env(api: str, home: Path, **extra: str) -> dict[str, str]:
@@ -283,7 +248,7 @@ def test_prefect_deploy_all_registers_the_ecs_deployments(server, bootstrapped, 
     assert replay.schedules == [] and replay.global_concurrency_limit.limit == 1
     assert replay.parameters["lake"] == "block:music-etl-lake"
     replay_schema = replay.parameter_openapi_schema["properties"]
-    assert set(replay_schema) == {"lake", "warehouse", "warehouse_schema"}
+    assert set(replay_schema) == {"lake", "warehouse", "warehouse_schema", "task_runner"}
     assert all(field.get("description") for field in replay_schema.values())
 
 

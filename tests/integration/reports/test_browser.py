@@ -10,16 +10,18 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.integration.helpers import cli
+from tests.integration.servers import (
+    free_port,
+    prefect_server_process,
+    wait_until_answers,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
-PREFECT = str(Path(sys.executable).with_name("prefect"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 SMALL = ["--songs", "200", "--users", "50", "--events", "2000", "--hours", "2"]
@@ -29,48 +31,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
-    """`prefect server start` with its UI on 127.0.0.1, own home; stopped by PID afterwards."""
-    home = tmp_path_factory.mktemp("ui-server")
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_UI_API_URL": api}
-    env.pop("PREFECT_API_URL", None)
-    log = home / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_for(f"{api}/health", process, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    """A real Prefect server with its UI; yields the UI's address."""
+    with prefect_server_process(tmp_path_factory.mktemp("ui-server")) as api:
+        yield api.removesuffix("/api")
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +118,7 @@ def test_local_lake_pages_open_from_the_ui_through_music_etl_docs(ui, browser, t
             cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        wait_for(f"http://127.0.0.1:{port}/runs/{run_id}/index.html", server, log, 60)
+        wait_until_answers(f"http://127.0.0.1:{port}/runs/{run_id}/index.html", server, log, 60)
         check_pages(browser, ui, run_id, "local")
     finally:
         server.terminate()

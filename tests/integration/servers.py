@@ -1,0 +1,67 @@
+"""Servers the integration tests start as processes: each listens on 127.0.0.1 on a free port
+and is stopped by its PID when the test is done."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+START_WAIT = 300  # a Prefect server's first start creates its database: long on a busy machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_until_answers(url: str, process: subprocess.Popen, log: Path, seconds: float = START_WAIT) -> None:
+    """Until `url` answers 200; fails with the process's log if it exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while not answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+
+
+@contextmanager
+def prefect_server_process(home: Path, *, ui: bool = True):
+    """`prefect server start` with its own home, telemetry off; yields its API URL."""
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": str(ui).lower(),
+        "PREFECT_UI_API_URL": api,  # the UI's own default is :4200
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = home / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until_answers(f"{api}/health", process, log)
+        yield api
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
