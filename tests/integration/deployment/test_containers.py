@@ -23,8 +23,20 @@ from moto.server import ThreadedMotoServer
 from music_etl.image_build import image_tag
 from tests.integration.conftest import AWS_ENV
 from tests.integration.deployment import containers as c
-from tests.integration.helpers import Stores, Warehouse, songs_csv, streams_csv, users_csv
-from tests.integration.scenarios import DAY_2, EXPECTED_HOURLY, HOUR_10, HOUR_11, warehouse_state
+from tests.integration.helpers import (
+    Stores,
+    Warehouse,
+    songs_csv,
+    streams_csv,
+    users_csv,
+)
+from tests.integration.scenarios import (
+    DAY_2,
+    EXPECTED_HOURLY,
+    HOUR_10,
+    HOUR_11,
+    warehouse_state,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/music-etl-{}"
 REPOSITORY = f"{c.REGISTRY}/music-etl"
