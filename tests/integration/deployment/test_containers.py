@@ -331,7 +331,6 @@ def reference_run(stack, tmp_path: Path, schema: str) -> dict:
     env = {**stack["env"]}
     env.pop("PREFECT_API_URL")
     env["PREFECT_HOME"] = str(tmp_path / "cli-home")
-    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     stack["s3"].create_bucket(Bucket=f"reference-{schema}")
     c.run(
         [sys.executable, "-m", "cli.main", "run", f"--landing=s3://{BUCKETS['landing']}",
