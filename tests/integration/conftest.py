@@ -11,13 +11,13 @@ from contextlib import contextmanager
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 import tasks.connections
 from tests.integration.helpers import Stores, Warehouse
 from tests.integration.scenarios import warehouse_state, write_abc
+from tests.integration.servers import moto_server
 
 POSTGRES_URL = os.environ.get(
     "MUSIC_ETL_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -150,10 +150,11 @@ AWS_ENV = {
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    with moto_server() as endpoint:
+        yield from _aws_environment(endpoint)
+
+
+def _aws_environment(endpoint: str):
     saved = {name: os.environ.get(name) for name in [*AWS_ENV, "AWS_ENDPOINT_URL"]}
     os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=endpoint)
     # Stores are cached per location and process; another module's store talks to its own,
@@ -166,7 +167,6 @@ def s3_endpoint():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    server.stop()
 
 
 @pytest.fixture

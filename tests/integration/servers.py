@@ -65,3 +65,17 @@ def prefect_server_process(home: Path, *, ui: bool = True):
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+@contextmanager
+def moto_server():
+    """A moto server (S3, ECS, ...) on 127.0.0.1 in this process; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

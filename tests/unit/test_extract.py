@@ -6,23 +6,7 @@ import pytest
 
 from music_etl.extract import catalogue_snapshot, is_csv_file, select_new_files
 from music_etl.models import CatalogueSnapshot, SourceFile
-from music_etl.storage import (
-    ObjectInfo,
-)
-
-# Well-known MD5 digests.
-MD5_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
-MD5_ABC = "900150983cd24fb0d6963f7d28e17f72"
-MD5_HELLO = "5d41402abc4b2a76b9719d911017c592"
-
-
-def info(key: str, etag: str = "e1", size: int = 10) -> ObjectInfo:
-    return ObjectInfo(key=key, etag=etag, size=size)
-
-
-def keys(infos) -> list[str]:
-    return [item.key for item in infos]
-
+from tests.unit.storage.test_local import info, keys
 
 # --- is_csv_file ------------------------------------------------------------------------------
 

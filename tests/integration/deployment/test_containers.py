@@ -18,7 +18,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from music_etl.image_build import image_tag
 from tests.integration.conftest import AWS_ENV
@@ -37,6 +36,7 @@ from tests.integration.scenarios import (
     HOUR_11,
     warehouse_state,
 )
+from tests.integration.servers import moto_server
 
 ROLE = "arn:aws:iam::123456789012:role/music-etl-{}"
 REPOSITORY = f"{c.REGISTRY}/music-etl"
@@ -55,15 +55,11 @@ def engine(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, **_boto_keys())
-    for bucket in BUCKETS.values():
-        client.create_bucket(Bucket=bucket)
-    yield endpoint, client
-    server.stop()
+    with moto_server() as endpoint:
+        client = boto3.client("s3", endpoint_url=endpoint, **_boto_keys())
+        for bucket in BUCKETS.values():
+            client.create_bucket(Bucket=bucket)
+        yield endpoint, client
 
 
 def _boto_keys() -> dict:
