@@ -48,7 +48,11 @@ def _prefect_api(settings):
     from contextlib import nullcontext
     from urllib.request import urlopen
 
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value():
         return nullcontext()
@@ -65,7 +69,9 @@ def _prefect_api(settings):
         f"creates its database and can take a minute or two (waiting up to {STARTUP_WAIT} s)",
         flush=True,
     )
-    return nullcontext()
+    # Nobody watches a temporary server for crashed runs (it stops with the command), so the
+    # run sends no heartbeats, whose thread costs up to a second at the run's exit.
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def _fail(message: str, code: int) -> int:

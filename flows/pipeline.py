@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.extract import extract_flow
+from flows.heartbeats import subflows_without_heartbeats
 from flows.load import load_flow
 from flows.transform import transform_flow
 from flows.validate import validate_flow
@@ -76,7 +77,7 @@ def music_etl_pipeline(
         started_at=datetime.now(UTC),  # future_listen_time is judged against the run's start
     )
     try:
-        with run_cluster(settings) as settings:
+        with run_cluster(settings) as settings, subflows_without_heartbeats():
             prepare_warehouse(settings)
             extracted = extract_flow(settings, max_files, file_keys)
             progress = start_progress(len(extracted.stream_files))

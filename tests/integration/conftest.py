@@ -31,9 +31,10 @@ TASK_RUN_RECORDER = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED"
 def prefect_server(*, task_run_recorder: bool):
     """A temporary Prefect API for flow runs in this process.
 
-    Heartbeats only matter to a server watching for crashed runs; each flow run's exit waits up
-    to a second for the heartbeat thread, five flows per pipeline run. The task-run recorder
-    turns task-run events into rows; its SQLite writes stalled subflow creation by ~2 s, so flow
+    Heartbeats only matter to a server watching for crashed runs; a flow run's exit waits up to
+    a second for its heartbeat thread. The product's subflows send none (flows/heartbeats.py);
+    here the parent flows send none either, as with the CLI's temporary server. The task-run
+    recorder turns task-run events into rows; its SQLite writes stalled subflow creation by ~2 s, so flow
     tests run twice as fast without it (the CLI's temporary server does the same,
     music_etl/cli.py). Tests that read task runs from the API start a server with it.
     """
