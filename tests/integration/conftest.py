@@ -34,9 +34,9 @@ def prefect_server(*, task_run_recorder: bool):
     Heartbeats only matter to a server watching for crashed runs; a flow run's exit waits up to
     a second for its heartbeat thread. The product's subflows send none (flows/heartbeats.py);
     here the parent flows send none either, as with the CLI's temporary server. The task-run
-    recorder turns task-run events into rows; its SQLite writes stalled subflow creation by ~2 s, so flow
-    tests run twice as fast without it (the CLI's temporary server does the same,
-    music_etl/cli.py). Tests that read task runs from the API start a server with it.
+    recorder turns task-run events into rows; its SQLite writes stalled subflow creation by ~2 s,
+    so flow tests run twice as fast without it (the CLI's temporary server does the same,
+    cli/main.py). Tests that read task runs from the API start a server with it.
     """
     previous = os.environ.get(TASK_RUN_RECORDER)
     os.environ[TASK_RUN_RECORDER] = str(task_run_recorder).lower()  # read by the server process
