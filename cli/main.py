@@ -25,9 +25,11 @@ def _prefect_defaults() -> None:
     command starts and before Prefect is imported. No telemetry; Prefect's console logs on
     stdout, so stderr carries only our error line. Without PREFECT_API_URL a run uses a
     temporary Prefect server that nobody watches and that lives as long as the command: it runs
-    without the task-run recorder, whose SQLite writes stalled the creation of subflow runs by
-    about two seconds, once or twice per run (flow runs, states, logs and artifacts are still
-    recorded). A run against a real Prefect server (ECS, `prefect server start`) is unchanged."""
+    without the task-run recorder and the event persister. Their SQLite writes (a row per task
+    state, every event) collided with the run's own requests: SQLite said busy, the server
+    answered 503 and Prefect's client retried after 2 s, once or twice per run (after the 76
+    copy tasks of a 10M-event run, say). Flow runs, states, logs and artifacts are still
+    recorded. A run against a real Prefect server (ECS, `prefect server start`) is unchanged."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -38,6 +40,7 @@ def _prefect_defaults() -> None:
 
     if not PREFECT_API_URL.value():
         os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
+        os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
 
 
 def _prefect_api(settings):

@@ -15,6 +15,10 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import PrefectFuture, as_completed
 
 STAGES = ("validate", "transform", "load")
+# Each artifact update is an API call on the flow's thread (tens of ms): once per file, that was
+# about a second of a 10M-event run's load. The bar moves at most once a second, and at the end
+# of each stage.
+ARTIFACT_INTERVAL = 1.0
 R = TypeVar("R")
 
 
@@ -42,6 +46,7 @@ class StageProgress:
         self.run, self.stage = run, stage
         self.done = self.rows = 0
         self.started = time.monotonic()
+        self._updated = float("-inf")  # when the artifact last moved
         self._logger = get_run_logger()
 
     def advance(self, key: str, status: str, rows: int) -> None:
@@ -53,6 +58,10 @@ class StageProgress:
             "%s %d/%d: %s %s (%s rows/s)", self.stage, self.done, total, key, status, f"{rate:,.0f}"
         )
         if self.run and self.run.artifact_id and self.run.files:
+            now = time.monotonic()
+            if self.done < self.run.files and now - self._updated < ARTIFACT_INTERVAL:
+                return
+            self._updated = now
             finished = STAGES.index(self.stage) * self.run.files + self.done
             try:
                 update_progress_artifact(
