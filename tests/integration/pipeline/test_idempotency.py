@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import flows.pipeline
+
 from music_etl.quality.suites import SuiteRunner
 from tests.integration.helpers import fail_once_while_loading, streams_csv
 from tests.integration.scenarios import A, B, C, warehouse_state, write_abc
@@ -17,6 +19,24 @@ def test_repeated_run_changes_nothing(stores, clean_state):
     assert again.files_by_status == {} and again.files_skipped == 3
     assert again.rows_loaded == 0 and again.hourly_kpi_rows == 0
     assert warehouse_state(stores) == clean_state
+
+
+def test_run_with_nothing_new_has_no_validation_or_transformation(stores, monkeypatch):
+    write_abc(stores)
+    stores.run()
+    started = []
+    for name in ("validate_flow", "transform_flow"):
+        original = getattr(flows.pipeline, name)
+        monkeypatch.setattr(
+            flows.pipeline, name, lambda *a, _f=original, _n=name, **k: started.append(_n) or _f(*a, **k)
+        )
+
+    again = stores.run()
+
+    assert started == [] and again.files_skipped == 3 and again.rows_loaded == 0
+    stores.write("streams/d.csv", streams_csv([(1, "B1", "2026-11-27 12:05:00")]))
+    assert stores.run().files_by_status == {"loaded": 1}
+    assert started == ["validate_flow", "transform_flow"]
 
 
 def test_same_file_under_another_key_adds_nothing(stores, clean_state):
