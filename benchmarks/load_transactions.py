@@ -21,8 +21,7 @@ import pyarrow.parquet as pq
 
 from music_etl.warehouse import sql, tables
 
-STAGED = tables.STREAMS.staged_columns
-COLUMNS = [column.name for column in STAGED]
+COLUMNS = [column.name for column in tables.STREAMS.staged_columns]
 
 
 def _statement(text: str) -> str:
@@ -30,8 +29,8 @@ def _statement(text: str) -> str:
 
 
 def load(warehouse: Path, files: list[Path], per_transaction: int, checkpoint: str) -> dict:
-    connection = duckdb.connect(str(warehouse), config={"memory_limit": "512MB",
-                                                        "checkpoint_threshold": checkpoint})
+    config = {"memory_limit": "512MB", "checkpoint_threshold": checkpoint}
+    connection = duckdb.connect(str(warehouse), config=config)
     connection.execute("DELETE FROM music.streams")
     connection.execute("CHECKPOINT")
     seconds = {"statements": 0.0, "commits": 0.0}
@@ -74,8 +73,10 @@ def main() -> None:
                 copy = Path(scratch) / "warehouse.duckdb"
                 shutil.copy(args.workdir / "warehouse.duckdb", copy)
                 result = load(copy, files, per_transaction, checkpoint)
-                print(f"round {round_number + 1}: {per_transaction} file(s) per transaction, "
-                      f"checkpoint_threshold {checkpoint}: {result}")
+                print(
+                    f"round {round_number + 1}: {per_transaction} file(s) per transaction, "
+                    f"checkpoint_threshold {checkpoint}: {result}"
+                )
                 copy.unlink()
 
 

@@ -81,14 +81,14 @@ def music_etl_pipeline(
             prepare_warehouse(settings)
             extracted = extract_flow(settings, max_files, file_keys)
             progress = start_progress(len(extracted.stream_files))
-            catalogues, validated, docs, new_catalogues, transformed = [], [], "", [], []
-            # Nothing new: no validation or transformation subflows (half a second of an idle
-            # run); the load still runs, for KPI hours a crashed run may have left pending.
             if extracted.stream_files or extracted.catalogues:
                 catalogues, validated, docs = validate_flow(settings, extracted, progress)
                 new_catalogues, transformed = transform_flow(
                     settings, catalogues, validated, progress
                 )
+            else:  # no validation or transformation subflows: a second of an idle run
+                catalogues, validated, docs, new_catalogues, transformed = [], [], "", [], []
+            # Always: the load recomputes KPI hours a crashed run may have left pending.
             loaded, kpis = load_flow(settings, new_catalogues, transformed, progress)
             history = kpi_history(settings) if validated or catalogues else None
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 import flows.pipeline
-
 from music_etl.quality.suites import SuiteRunner
 from tests.integration.helpers import fail_once_while_loading, streams_csv
 from tests.integration.scenarios import A, B, C, warehouse_state, write_abc
@@ -21,15 +20,20 @@ def test_repeated_run_changes_nothing(stores, clean_state):
     assert warehouse_state(stores) == clean_state
 
 
+def _recorded(subflow, started: list[str]):
+    def run(*args, **kwargs):
+        started.append(subflow.__name__)
+        return subflow(*args, **kwargs)
+
+    return run
+
+
 def test_run_with_nothing_new_has_no_validation_or_transformation(stores, monkeypatch):
     write_abc(stores)
     stores.run()
-    started = []
+    started: list[str] = []
     for name in ("validate_flow", "transform_flow"):
-        original = getattr(flows.pipeline, name)
-        monkeypatch.setattr(
-            flows.pipeline, name, lambda *a, _f=original, _n=name, **k: started.append(_n) or _f(*a, **k)
-        )
+        monkeypatch.setattr(flows.pipeline, name, _recorded(getattr(flows.pipeline, name), started))
 
     again = stores.run()
 
