@@ -40,8 +40,9 @@ def wait_until_answers(url: str, process: subprocess.Popen, log: Path, seconds: 
 
 
 @contextmanager
-def prefect_server_process(home: Path, *, ui: bool = True):
-    """`prefect server start` with its own home, telemetry off; yields its API URL."""
+def prefect_server_process(home: Path, *, ui: bool = True, database_url: str | None = None):
+    """`prefect server start` with its own home, telemetry off; yields its API URL. Its database
+    is SQLite in that home, or `database_url` (postgresql+asyncpg://...)."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
@@ -53,6 +54,8 @@ def prefect_server_process(home: Path, *, ui: bool = True):
         "PREFECT_UI_API_URL": api,  # the UI's own default is :4200
     }
     env.pop("PREFECT_API_URL", None)
+    if database_url:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     log = home / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(

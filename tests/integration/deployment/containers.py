@@ -89,6 +89,14 @@ def own_database():
         admin.close()
 
 
+def prefect_database_url(database: str) -> str:
+    """Prefect's own connection URL for a database on the test PostgreSQL server."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_ADMIN).set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
 def client_call(api: str, coroutine_fn):
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings

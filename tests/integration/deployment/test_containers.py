@@ -3,7 +3,8 @@
 `prefect deploy --all` with prefect.yaml's real build and push steps builds the image from the
 local Debian base and pushes it to a local registry (ECR's stand-in). The same deployments, moved
 to a Docker work pool, run in containers from the pushed image, started by
-`prefect worker start --type docker`, against a real Prefect server, S3 over HTTP (moto) for
+`prefect worker start --type docker`, against a real Prefect server (its database on PostgreSQL,
+as for any lasting server), S3 over HTTP (moto) for
 landing, lake, Data Docs and result storage, and PostgreSQL as the warehouse; their warehouse
 equals a `music-etl run` of the same data. When no Docker engine can start, every test here
 skips with the reason.
@@ -76,35 +77,45 @@ def stack(engine, s3_server, tmp_path_factory):
     `prefect deploy --all` with the unmodified prefect.yaml."""
     endpoint, s3 = s3_server
     home = tmp_path_factory.mktemp("containers-home")
-    with c.prefect_server_process(home) as api, c.own_database() as database:
-        env = {
-            **os.environ, **AWS,
-            "PREFECT_API_URL": api,
-            "PREFECT_HOME": str(home),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-            "AWS_ENDPOINT_URL": endpoint,
-            "MUSIC_ETL_LANDING_BUCKET": BUCKETS["landing"],
-            "MUSIC_ETL_LAKE_BUCKET": BUCKETS["lake"],
-            "MUSIC_ETL_RESULTS_BUCKET": BUCKETS["results"],
-            "MUSIC_ETL_WAREHOUSE_DIALECT": "postgresql+psycopg2",
-            "MUSIC_ETL_WAREHOUSE_HOST": "127.0.0.1",
-            "MUSIC_ETL_WAREHOUSE_PORT": "5432",
-            "MUSIC_ETL_WAREHOUSE_DATABASE": database,
-            "MUSIC_ETL_WAREHOUSE_USER": "postgres",
-            "MUSIC_ETL_WAREHOUSE_PASSWORD": "unused-trust-auth",
-            # prefect.yaml's build and push, pointed at the local registry and base image
-            "MUSIC_ETL_ECR_REPOSITORY": REPOSITORY,
-            "MUSIC_ETL_BASE_IMAGE": c.BASE_IMAGE,
-            "MUSIC_ETL_BUILD_NETWORK": "host",
-            "MUSIC_ETL_BUILD_PULL": "false",
-            "MUSIC_ETL_TASK_ROLE_ARN": ROLE.format("task"),
-            "MUSIC_ETL_EXECUTION_ROLE_ARN": ROLE.format("execution"),
-        }  # fmt: skip
-        c.run([sys.executable, "-m", "deployments.bootstrap"], env)
-        deploy = c.run([c.PREFECT, "--no-prompt", "deploy", "--all"], env)
-        yield {"api": api, "env": env, "database": database, "s3": s3, "endpoint": endpoint,
-               "deploy_output": deploy.stdout, "home": home}  # fmt: skip
+    # Prefect's database on PostgreSQL, as for any lasting server: on SQLite, under a busy
+    # suite, the UI's "Quick run" once got "database is locked" (the UI said "Oops") and no run.
+    with c.own_database() as database, c.own_database() as prefect_database:
+        prefect_url = c.prefect_database_url(prefect_database)
+        with c.prefect_server_process(home, database_url=prefect_url) as api:
+            yield _deployed(api, home, database, endpoint, s3)
+
+
+def _deployed(api: str, home: Path, database: str, endpoint: str, s3) -> dict:
+    """The blocks (the bootstrap command) and the ECS pool, then `prefect deploy --all` with the
+    unmodified prefect.yaml."""
+    env = {
+        **os.environ, **AWS,
+        "PREFECT_API_URL": api,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "MUSIC_ETL_LANDING_BUCKET": BUCKETS["landing"],
+        "MUSIC_ETL_LAKE_BUCKET": BUCKETS["lake"],
+        "MUSIC_ETL_RESULTS_BUCKET": BUCKETS["results"],
+        "MUSIC_ETL_WAREHOUSE_DIALECT": "postgresql+psycopg2",
+        "MUSIC_ETL_WAREHOUSE_HOST": "127.0.0.1",
+        "MUSIC_ETL_WAREHOUSE_PORT": "5432",
+        "MUSIC_ETL_WAREHOUSE_DATABASE": database,
+        "MUSIC_ETL_WAREHOUSE_USER": "postgres",
+        "MUSIC_ETL_WAREHOUSE_PASSWORD": "unused-trust-auth",
+        # prefect.yaml's build and push, pointed at the local registry and base image
+        "MUSIC_ETL_ECR_REPOSITORY": REPOSITORY,
+        "MUSIC_ETL_BASE_IMAGE": c.BASE_IMAGE,
+        "MUSIC_ETL_BUILD_NETWORK": "host",
+        "MUSIC_ETL_BUILD_PULL": "false",
+        "MUSIC_ETL_TASK_ROLE_ARN": ROLE.format("task"),
+        "MUSIC_ETL_EXECUTION_ROLE_ARN": ROLE.format("execution"),
+    }  # fmt: skip
+    c.run([sys.executable, "-m", "deployments.bootstrap"], env)
+    deploy = c.run([c.PREFECT, "--no-prompt", "deploy", "--all"], env)
+    return {"api": api, "env": env, "database": database, "s3": s3, "endpoint": endpoint,
+            "deploy_output": deploy.stdout, "home": home}  # fmt: skip
 
 
 def _deployments(api: str) -> dict:
