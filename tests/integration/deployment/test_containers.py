@@ -77,8 +77,9 @@ def stack(engine, s3_server, tmp_path_factory):
     `prefect deploy --all` with the unmodified prefect.yaml."""
     endpoint, s3 = s3_server
     home = tmp_path_factory.mktemp("containers-home")
-    # Prefect's database on PostgreSQL, as for any lasting server: on SQLite, under a busy
-    # suite, the UI's "Quick run" once got "database is locked" (the UI said "Oops") and no run.
+    # Prefect's database on PostgreSQL, as for any lasting server. On SQLite, in a busy suite, the
+    # UI's "Quick run" once said "Oops. Something went wrong." and made no run, while the server
+    # logged "database is locked" on worker heartbeats.
     with c.own_database() as database, c.own_database() as prefect_database:
         prefect_url = c.prefect_database_url(prefect_database)
         with c.prefect_server_process(home, database_url=prefect_url) as api:
