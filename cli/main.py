@@ -44,10 +44,11 @@ def _prefect_defaults() -> None:
 
 
 def _prefect_api(settings):
-    """Where the run is recorded. PREFECT_API_URL (environment or profile) wins; else a Prefect
-    server already answering at `settings.local_prefect_api` (where `prefect server start`
-    listens by default) is reused, which saves starting a temporary one (seconds warm, a minute
-    cold); else a temporary server is started, and the user is told why the wait."""
+    """Where the run is recorded, and whether on a temporary server. PREFECT_API_URL
+    (environment or profile) wins; else a Prefect server already answering at
+    `settings.local_prefect_api` (where `prefect server start` listens by default) is reused,
+    which saves starting a temporary one (seconds warm, a minute cold); else a temporary server
+    is started, and the user is told why the wait."""
     from contextlib import nullcontext
     from urllib.request import urlopen
 
@@ -58,13 +59,14 @@ def _prefect_api(settings):
     )
 
     if PREFECT_API_URL.value():
-        return nullcontext()
+        return nullcontext(), False
     if settings.local_prefect_api:
         try:
             with urlopen(f"{settings.local_prefect_api}/health", timeout=0.5) as answer:
                 if answer.status == 200:
                     print(f"music-etl: using the Prefect server at {settings.local_prefect_api}")
-                    return temporary_settings(updates={PREFECT_API_URL: settings.local_prefect_api})
+                    api = {PREFECT_API_URL: settings.local_prefect_api}
+                    return temporary_settings(updates=api), False
         except OSError:
             pass  # none running: a temporary one it is
     print(
@@ -74,7 +76,33 @@ def _prefect_api(settings):
     )
     # Nobody watches a temporary server for crashed runs (it stops with the command), so the
     # run sends no heartbeats, whose thread costs up to a second at the run's exit.
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), True
+
+
+def _start_server_while_warming(settings) -> None:
+    """Start the temporary server and, while it boots in its own process (seconds), import
+    Great Expectations and make this process's GX context on the other core: the validate
+    subflow would otherwise pay both (about 3 s) after the server is up. The server module is
+    imported first, so the two threads never import at the same time: the main thread only
+    waits for the server's health check while the other imports."""
+    import threading
+
+    from prefect.server.api.server import SubprocessASGIServer
+
+    warming = threading.Thread(target=_warm_validation, args=(settings,), daemon=True)
+    warming.start()
+    SubprocessASGIServer().start()  # what the run's first API call would do; starts it once
+    warming.join()
+
+
+def _warm_validation(settings) -> None:
+    try:
+        from music_etl.quality import data_docs
+        from tasks import connections
+
+        data_docs.runner(connections.open_store(settings.lake, settings))
+    except Exception:  # noqa: BLE001 - the validate subflow meets the same error and reports it
+        pass
 
 
 def _fail(message: str, code: int) -> int:
@@ -237,7 +265,10 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
         return _fail(str(exc), EXIT_BAD_INPUT)
     configure(settings)  # the flow's settings: a password never becomes a flow parameter
     url = settings.warehouse_url
-    with _prefect_api(settings):
+    api, temporary = _prefect_api(settings)
+    with api:
+        if temporary:
+            _start_server_while_warming(settings)
         state = flow(
             lake=settings.lake,
             warehouse=None if has_password(url) else url,

@@ -37,8 +37,8 @@ def prepare_streams(raw: pd.DataFrame, known_tracks: pa.Array | pd.Index) -> pd.
     user_id = parsing.strip_text(raw["user_id"])
     track_id = parsing.strip_text(raw["track_id"])
     listen_time = parsing.strip_text(raw["listen_time"])
-    user_id_int = parsing.parse_positive_int(raw["user_id"])
-    listen_time_utc = parsing.parse_listen_time(raw["listen_time"])
+    user_id_int = parsing.positive_int_of_trimmed(user_id)
+    listen_time_utc = parsing.listen_time_of_trimmed(listen_time)
     known_track_id = track_id.where(parsing.is_in(track_id, known_tracks))
     return pd.DataFrame(
         {

@@ -29,8 +29,6 @@ _TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
 _DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_SHORT_INT_PATTERN = r"[+-]?[0-9]{1,18}"  # always fits a signed 64-bit integer
-_INT_PATTERN = r"[+-]?[0-9]+"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # listen_time must be a real instant the warehouse can hold, from the Unix epoch on (SPEC §2).
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
@@ -50,15 +48,28 @@ def strip_text(values: pd.Series) -> pd.Series:
 
 def parse_int(values: pd.Series) -> pd.Series:
     """Optionally signed integers that fit BIGINT (signed 64-bit); anything else is <NA>."""
-    text = strip_text(values)
-    short = text.str.fullmatch(_SHORT_INT_PATTERN).fillna(False).astype(bool)
-    digits = text.where(short).str.removeprefix("+")  # Arrow's integer parser accepts only '-'
-    # Arrow's cast is exact for 64-bit integers (pandas would go through float64 with nulls).
-    numbers = pa.compute.cast(pa.array(digits, type=pa.string(), from_pandas=True), pa.int64())
-    # set_axis keeps positions; building a Series with index= would realign by label.
-    parsed = numbers.to_pandas(types_mapper=pd.ArrowDtype).astype("Int64").set_axis(values.index)
+    return _int_of_trimmed(strip_text(values), signed=True)
+
+
+def _int_of_trimmed(text: pd.Series, *, signed: bool) -> pd.Series:
+    """Integers written as digits (with one optional sign when `signed`) in trimmed text.
+
+    Arrow's kernels do the work: its regex match, and its cast, which is exact for 64-bit
+    integers (pandas would go through float64 with nulls) and accepts only '-' as a sign.
+    """
+    sign = "[+-]?" if signed else ""
+    array = pa.array(text, type=pa.string(), from_pandas=True)
+    short = pa.compute.match_substring_regex(array, f"^{sign}[0-9]{{1,18}}$")  # fits int64
+    digits = pa.compute.utf8_ltrim(pa.compute.if_else(short, array, None), "+")
+    numbers = pa.compute.cast(digits, pa.int64())
+    mask = numbers.is_null().to_numpy(zero_copy_only=False)
+    data = pa.compute.fill_null(numbers, 0).to_numpy(zero_copy_only=False)
+    # index= keeps the labels as they are (positions match: nothing is realigned).
+    parsed = pd.Series(pd.arrays.IntegerArray(data, mask), index=text.index)
     # 19 digits and more (or leading zeros) are rare: checked exactly, one by one.
-    long = text.str.fullmatch(_INT_PATTERN).fillna(False).astype(bool) & ~short
+    long = pa.compute.match_substring_regex(array, f"^{sign}[0-9]+$")
+    long = pa.compute.and_(long, pa.compute.invert(short)).fill_null(False)
+    long = long.to_numpy(zero_copy_only=False)
     if long.any():
         parsed[long] = [_int64_or_na(value) for value in text[long]]
     return parsed
@@ -74,8 +85,12 @@ def _int64_or_na(text: str) -> object:
 def parse_positive_int(values: pd.Series) -> pd.Series:
     """Integers > 0 written as digits only (no sign, fraction or exponent) that fit a signed
     64-bit integer (at most 9223372036854775807); else <NA>."""
-    text = strip_text(values)
-    parsed = parse_int(text.where(text.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)))
+    return positive_int_of_trimmed(strip_text(values))
+
+
+def positive_int_of_trimmed(text: pd.Series) -> pd.Series:
+    """parse_positive_int of text that strip_text has already trimmed."""
+    parsed = _int_of_trimmed(text, signed=False)
     return parsed.where(parsed > 0)
 
 
@@ -88,7 +103,12 @@ def _parse_timestamp(text: pd.Series) -> pd.Series:
 def parse_listen_time(values: pd.Series) -> pd.Series:
     """Parse listen_time to tz-aware UTC; no zone means UTC. Values that do not parse, or fall
     before 1970-01-01T00:00:00Z or beyond year 9999 (no warehouse date), become NaT."""
-    parsed = _parse_timestamp(strip_text(values))
+    return listen_time_of_trimmed(strip_text(values))
+
+
+def listen_time_of_trimmed(text: pd.Series) -> pd.Series:
+    """parse_listen_time of text that strip_text has already trimmed."""
+    parsed = _parse_timestamp(text)
     return parsed.where((parsed >= _EPOCH) & (parsed <= _LAST_TIMESTAMP))
 
 

@@ -160,14 +160,15 @@ KNOWN_USER_IDS = "SELECT user_id FROM {s}.users"
 # KPI recomputation for exactly the pending hours (hourly) and their dates (genre, daily).
 SNAPSHOT_PENDING = "CREATE TEMP TABLE kpi_hours AS SELECT DISTINCT listen_hour FROM {s}.etl_kpi_pending"
 
+# The events of those hours and dates are joined to them: DuckDB ran `IN (SELECT ...)` as a
+# slower plan (10M events, every hour pending: 4.3-5.1 s instead of 5.4-6.0 s).
 RECOMPUTE_KPIS = [
     "DELETE FROM {s}.hourly_kpis WHERE listen_hour IN (SELECT listen_hour FROM kpi_hours)",
     """INSERT INTO {s}.hourly_kpis (listen_hour, total_streams, unique_listeners, unique_tracks,
         track_diversity_index, top_artist, top_artist_streams)
     WITH events AS (
         SELECT e.listen_hour, e.user_id, e.track_id
-        FROM {s}.streams e
-        WHERE e.listen_hour IN (SELECT listen_hour FROM kpi_hours)
+        FROM {s}.streams e JOIN kpi_hours k ON k.listen_hour = e.listen_hour
     ),
     totals AS (
         SELECT listen_hour, COUNT(*) AS total_streams, COUNT(DISTINCT user_id) AS unique_listeners,
@@ -197,7 +198,8 @@ RECOMPUTE_KPIS = [
         SELECT e.listen_date, e.user_id, e.track_id, g.track_genre, g.duration_ms, g.popularity,
             g.track_name
         FROM {s}.streams e JOIN {s}.songs g ON g.track_id = e.track_id
-        WHERE e.listen_date IN (SELECT DISTINCT CAST(listen_hour AS DATE) FROM kpi_hours)
+        JOIN (SELECT DISTINCT CAST(listen_hour AS DATE) AS listen_date FROM kpi_hours) d
+          ON d.listen_date = e.listen_date
     ),
     totals AS (
         SELECT listen_date, track_genre, COUNT(*) AS listen_count,
