@@ -161,7 +161,8 @@ KNOWN_USER_IDS = "SELECT user_id FROM {s}.users"
 SNAPSHOT_PENDING = "CREATE TEMP TABLE kpi_hours AS SELECT DISTINCT listen_hour FROM {s}.etl_kpi_pending"
 
 # The events of those hours and dates are joined to them: DuckDB ran `IN (SELECT ...)` as a
-# slower plan (10M events, every hour pending: 4.3-5.1 s instead of 5.4-6.0 s).
+# slower plan (10M events, every hour pending: 4.8-6.0 s instead of 6.9-7.2 s; one hour
+# pending: the same within noise, 0.5-0.6 s; `benchmarks/stage_steps.py`).
 RECOMPUTE_KPIS = [
     "DELETE FROM {s}.hourly_kpis WHERE listen_hour IN (SELECT listen_hour FROM kpi_hours)",
     """INSERT INTO {s}.hourly_kpis (listen_hour, total_streams, unique_listeners, unique_tracks,
