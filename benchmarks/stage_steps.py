@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -42,30 +43,26 @@ def known_tracks(landing: Path) -> pa.Array:
     return pa.array(sorted(ids))
 
 
-def validation_steps(landing: Path, files: int) -> dict[str, float]:
-    paths = sorted((landing / "streams").rglob("*.csv"))[:files]
-    tracks = known_tracks(landing)
-    scratch = Path(tempfile.mkdtemp())
-    runner = suites.SuiteRunner(scratch / "gx", scratch / "docs")
-    cutoff = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
-    seconds: dict[str, float] = defaultdict(float)
-    for path in paths:
-        clock = time.perf_counter()
+class FileValidator:
+    """The library's steps for one stream file, as `validate_stream_file` runs them, minus the
+    lake: a GX project in a scratch folder, outputs written to memory."""
 
-        def step(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            seconds[name] += now - clock
-            clock = now
+    def __init__(self, landing: Path):
+        self.tracks = known_tracks(landing)
+        self.scratch = Path(tempfile.mkdtemp())
+        self.runner = suites.SuiteRunner(self.scratch / "gx", self.scratch / "docs")
+        self.cutoff = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
 
+    def validate(self, path: Path, step: Callable[[str], None] = lambda name: None) -> None:
+        """Validate one file; `step(name)` is called as each step ends."""
         table = read_csv_text(path.read_bytes(), str(path), parsing.STREAM_COLUMNS)
         raw = table.to_pandas(types_mapper=lambda _: pd.StringDtype())
         raw.index = pd.RangeIndex(1, len(raw) + 1)
         step("read the CSV")
-        frame = prepare_streams(raw, tracks)
+        frame = prepare_streams(raw, self.tracks)
         step("prepare the frame (parse, trim, look up)")
-        outcome = runner.validate(
-            "streams", frame, run_name=path.name, parameters={"max_listen_time": cutoff}
+        outcome = self.runner.validate(
+            "streams", frame, run_name=path.name, parameters={"max_listen_time": self.cutoff}
         )
         step("GX checkpoint and page")
         sources = pd.Series(path.name, index=frame.index)
@@ -76,7 +73,26 @@ def validation_steps(landing: Path, files: int) -> dict[str, float]:
         valid = pa.Table.from_pandas(check.valid_rows, preserve_index=False)
         pq.write_table(valid, io.BytesIO(), compression="zstd")
         step("valid rows to Parquet")
-    shutil.rmtree(scratch, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def validation_steps(landing: Path, files: int) -> dict[str, float]:
+    paths = sorted((landing / "streams").rglob("*.csv"))[:files]
+    validator = FileValidator(landing)
+    seconds: dict[str, float] = defaultdict(float)
+    for path in paths:
+        clock = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            seconds[name] += now - clock
+            clock = now
+
+        validator.validate(path, step)
+    validator.close()
     return {name: 1000 * total / len(paths) for name, total in seconds.items()}
 
 
