@@ -79,7 +79,7 @@ def _prefect_api(settings):
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), True
 
 
-def _start_server_while_warming(settings) -> None:
+def _start_server_while_warming(settings, *, landing: bool) -> None:
     """Start the temporary server and, while it boots in its own process (seconds), import
     Great Expectations and make this process's GX context on the other core: the validate
     subflow would otherwise pay both (about 3 s) after the server is up. The server module is
@@ -89,18 +89,19 @@ def _start_server_while_warming(settings) -> None:
 
     from prefect.server.api.server import SubprocessASGIServer
 
-    warming = threading.Thread(target=_warm_validation, args=(settings,), daemon=True)
+    warming = threading.Thread(target=_warm_validation, args=(settings, landing), daemon=True)
     warming.start()
     SubprocessASGIServer().start()  # what the run's first API call would do; starts it once
     warming.join()
 
 
-def _warm_validation(settings) -> None:
+def _warm_validation(settings, landing: bool) -> None:
     try:
         from music_etl.quality import data_docs
         from tasks import connections
 
-        data_docs.runner(connections.open_store(settings.lake, settings))
+        # The lake as _check_locations opened it: cached, so no I/O here (no block is loaded).
+        data_docs.runner(connections.open_store(settings.lake, settings, create=landing))
     except Exception:  # noqa: BLE001 - the validate subflow meets the same error and reports it
         pass
 
@@ -268,7 +269,7 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
     api, temporary = _prefect_api(settings)
     with api:
         if temporary:
-            _start_server_while_warming(settings)
+            _start_server_while_warming(settings, landing=run_parameters is not None)
         state = flow(
             lake=settings.lake,
             warehouse=None if has_password(url) else url,
