@@ -15,7 +15,9 @@ Steps, all on a fresh lake and warehouse under --workdir:
 7. The held-back hour alone (`--file-key`) on an empty lake and warehouse, the incremental run's
    yardstick.
 Times of the flow itself (from "Beginning flow run" to the parent's "Finished in state") are
-printed beside wall times, which include Prefect's temporary server start.
+printed beside wall times, which include Prefect's temporary server start. CPU seconds of the
+lean pass and of the full run (with Prefect's temporary server) are printed too: spread over
+every core they are a floor under the wall time no overlap of stages can go below.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -75,15 +78,26 @@ def _tree_rss_mb(pid: int) -> int:
 TREE_RSS: dict[int, int] = {}  # peak of _tree_rss_mb per measured command's pid
 
 
+CPU_SECONDS: dict[int, float] = {}  # user + system CPU seconds per measured command's pid
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Run a command; return wall seconds, the peak RSS of its own process in MB, and stdout.
+
+    Its CPU seconds (user + system, of every thread and of every process it waited for, so
+    Prefect's temporary server too) are kept in CPU_SECONDS.
 
     The peak is the process's VmHWM, read until it exits; Prefect's temporary server (a child
     process with its own memory) is not counted in it. The peak of the whole process tree
     (without the server) is kept in TREE_RSS, sampled every 0.05 s.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), _children_cpu_seconds()
         process = subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True)
         peak = tree = 0
         while process.poll() is None:
@@ -91,6 +105,7 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, st
             tree = max(tree, _tree_rss_mb(process.pid))
             time.sleep(0.05)
         TREE_RSS[process.pid] = max(tree, peak)
+        CPU_SECONDS[process.pid] = _children_cpu_seconds() - cpu_before
         wall = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
@@ -251,17 +266,20 @@ CREATE TABLE genre AS
 """
 
 
-def reference_pass(landing: Path, out: Path, cutoff: datetime, events_sql: str) -> float:
-    """Compute the KPI tables with one DuckDB SQL script straight from the CSV files."""
+def reference_pass(
+    landing: Path, out: Path, cutoff: datetime, events_sql: str
+) -> tuple[float, float]:
+    """Compute the KPI tables with one DuckDB SQL script straight from the CSV files; return
+    wall and CPU seconds (DuckDB's threads run in this process)."""
     songs = sorted(str(p) for p in (landing / "songs").glob("*.csv"))
     streams = sorted(str(p) for p in (landing / "streams").rglob("*.csv*"))
     script = (CATALOGUE_SQL + events_sql + KPI_SQL).format(
         songs=songs, streams=streams, timestamp=TIMESTAMP, cutoff=cutoff.strftime("%Y-%m-%d %H:%M:%S")
     )
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     with duckdb.connect(str(out)) as connection:
         connection.execute(script)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_before
 
 
 def tables(path: Path, hourly: str, genre: str) -> tuple[list, list]:
@@ -321,8 +339,8 @@ def main() -> int:
     wall, _, _ = run_measured([prefect, "server", "database", "upgrade", "-y"], env)
     print(f"Prefect database created (not timed): {wall:.1f} s")
 
-    reference_seconds = reference_pass(landing, work / "reference.duckdb", cutoff, REFERENCE_EVENTS_SQL)
-    lean_seconds = reference_pass(landing, work / "lean.duckdb", cutoff, LEAN_EVENTS_SQL)
+    reference_seconds, _ = reference_pass(landing, work / "reference.duckdb", cutoff, REFERENCE_EVENTS_SQL)
+    lean_seconds, lean_cpu = reference_pass(landing, work / "lean.duckdb", cutoff, LEAN_EVENTS_SQL)
     run = [MUSIC_ETL, "run", "--landing", str(landing), "--lake", str(work / "lake"),
            "--warehouse", f"duckdb:///{work / 'warehouse.duckdb'}",
            "--task-runner", args.task_runner]  # fmt: skip
@@ -330,6 +348,7 @@ def main() -> int:
         env["MUSIC_ETL_FILE_WORKERS"] = str(args.file_workers)
     full_wall, full_rss, full_out = run_measured(run, env)
     full_tree_rss = list(TREE_RSS.values())[-1]
+    full_cpu = list(CPU_SECONDS.values())[-1]
     full_flow = flow_seconds(full_out)
     pipeline = tables(work / "warehouse.duckdb", "music.hourly_kpis", "music.genre_kpis")
     reference = tables(work / "reference.duckdb", "hourly", "genre")
@@ -360,6 +379,12 @@ def main() -> int:
           f"(all processes but Prefect's server together: {full_tree_rss:.0f} MB), "
           f"{events / full_wall:,.0f} events/s")  # fmt: skip
     print(f"  subflows: {stage_breakdown(full_out)}")
+    # No run can take less wall time than its CPU seconds spread over every core.
+    cores = os.cpu_count() or 1
+    print(f"CPU seconds (user + system): lean {lean_cpu:.1f} ({lean_cpu / lean_seconds:.2f} cores busy), "
+          f"full run {full_cpu:.1f} with Prefect's server ({full_cpu / full_wall:.2f} cores busy); "
+          f"on {cores} cores the full run's CPU alone needs {full_cpu / cores:.1f} s, "
+          f"{full_cpu / cores / lean_seconds:.2f}x the lean pass")  # fmt: skip
     print(f"ratio full run / lean: {full_wall / lean_seconds:.2f} (flow only {full_flow / lean_seconds:.2f})")
     print(f"ratio full run / reference: {full_wall / reference_seconds:.2f} (flow only {full_flow / reference_seconds:.2f})")
     print(f"incremental run (+1 hourly file): wall {incremental_wall:.1f} s (flow {flow_seconds(incremental_out):.1f} s)")

@@ -29,7 +29,11 @@ def _prefect_defaults() -> None:
     state, every event) collided with the run's own requests: SQLite said busy, the server
     answered 503 and Prefect's client retried after 2 s, once or twice per run (after the 76
     copy tasks of a 10M-event run, say). Flow runs, states, logs and artifacts are still
-    recorded. A run against a real Prefect server (ECS, `prefect server start`) is unchanged."""
+    recorded. Nor does it register the block types of installed collections at start: only to
+    see whether any changed since the last start, Prefect imported prefect-aws and prefect-dask
+    (boto3, distributed) in the server's process, 1-2 s of every run's wait; a block this
+    project saves registers its own type. A run against a real Prefect server (ECS,
+    `prefect server start`) is unchanged."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -41,6 +45,8 @@ def _prefect_defaults() -> None:
     if not PREFECT_API_URL.value():
         os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
         os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
+        os.environ.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
+        os.environ.setdefault("PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION", "false")
 
 
 def _prefect_api(settings):
