@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,56 +50,90 @@ def _prefect_defaults() -> None:
         os.environ.setdefault("PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION", "false")
 
 
-def _prefect_api(settings):
-    """Where the run is recorded, and whether on a temporary server. PREFECT_API_URL
-    (environment or profile) wins; else a Prefect server already answering at
-    `settings.local_prefect_api` (where `prefect server start` listens by default) is reused,
-    which saves starting a temporary one (seconds warm, a minute cold); else a temporary server
-    is started, and the user is told why the wait."""
-    from contextlib import nullcontext
+@contextmanager
+def _prefect_api(settings, *, landing: bool):
+    """Where the run is recorded, for the duration of the block. PREFECT_API_URL (environment
+    or profile) wins; else a Prefect server already answering at `settings.local_prefect_api`
+    (where `prefect server start` listens by default) is reused, which saves starting a
+    temporary one (seconds warm, a minute cold); else a temporary server is started, the user
+    is told why the wait, and it stops when the block ends."""
     from urllib.request import urlopen
 
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-        temporary_settings,
-    )
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     if PREFECT_API_URL.value():
-        return nullcontext(), False
+        yield
+        return
     if settings.local_prefect_api:
         try:
             with urlopen(f"{settings.local_prefect_api}/health", timeout=0.5) as answer:
-                if answer.status == 200:
-                    print(f"music-etl: using the Prefect server at {settings.local_prefect_api}")
-                    api = {PREFECT_API_URL: settings.local_prefect_api}
-                    return temporary_settings(updates=api), False
+                reuse = answer.status == 200
         except OSError:
-            pass  # none running: a temporary one it is
+            reuse = False  # none running: a temporary one it is
+        if reuse:
+            print(f"music-etl: using the Prefect server at {settings.local_prefect_api}")
+            with temporary_settings(updates={PREFECT_API_URL: settings.local_prefect_api}):
+                yield
+            return
     print(
         "music-etl: starting a temporary Prefect server (no PREFECT_API_URL); its first start "
         f"creates its database and can take a minute or two (waiting up to {STARTUP_WAIT} s)",
         flush=True,
     )
-    # Nobody watches a temporary server for crashed runs (it stops with the command), so the
-    # run sends no heartbeats, whose thread costs up to a second at the run's exit.
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), True
+    with _temporary_server(settings, landing=landing):
+        yield
 
 
-def _start_server_while_warming(settings, *, landing: bool) -> None:
-    """Start the temporary server and, while it boots in its own process (seconds), import
-    Great Expectations and make this process's GX context on the other core: the validate
-    subflow would otherwise pay both (about 3 s) after the server is up. The server module is
-    imported first, so the two threads never import at the same time: the main thread only
-    waits for the server's health check while the other imports."""
+@contextmanager
+def _temporary_server(settings, *, landing: bool):
+    """Start a temporary server and, while it boots in its own process (seconds), import Great
+    Expectations and make this process's GX context on the other core: the validate subflow
+    would otherwise pay both (about 3 s) after the server is up. The main thread imports
+    nothing while the other thread does: it only polls the server's health check."""
     import threading
 
-    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        PREFECT_UI_URL,
+        temporary_settings,
+    )
 
-    warming = threading.Thread(target=_warm_validation, args=(settings, landing), daemon=True)
-    warming.start()
-    SubprocessASGIServer().start()  # what the run's first API call would do; starts it once
-    warming.join()
+    from cli.prefect_server import TemporaryPrefectServer
+
+    server = TemporaryPrefectServer(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    server.launch()
+    try:
+        warming = threading.Thread(target=_warm_validation, args=(settings, landing), daemon=True)
+        warming.start()
+        server.wait_until_up()
+        warming.join()
+        # Nobody watches a temporary server for crashed runs (it stops with the command), so
+        # the run sends no heartbeats, whose thread costs up to a second at the run's exit. It
+        # serves no UI: no "View at" links to it.
+        updates = {
+            PREFECT_API_URL: server.api_url,
+            PREFECT_UI_URL: "",
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+        }
+        with temporary_settings(updates=updates):
+            try:
+                yield
+            finally:
+                _send_queued_logs_and_events()
+    finally:
+        server.stop()
+
+
+def _send_queued_logs_and_events() -> None:
+    """Prefect sends logs and events from background queues; the last ones (the parent's
+    "Finished in state") would otherwise reach a server that has already stopped."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)
+    EventsWorker.drain_all(timeout=5)
 
 
 def _warm_validation(settings, landing: bool) -> None:
@@ -256,6 +291,7 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
     `run_parameters(settings)`: the pipeline's own parameters (a replay has none)."""
     from pydantic import ValidationError
 
+    from cli.prefect_server import ServerStartError
     from music_etl.cluster import ClusterError
     from music_etl.secrets import has_password
     from music_etl.settings import configure
@@ -272,18 +308,22 @@ def _run_flow(flow, title: str, args: argparse.Namespace, run_parameters=None) -
         return _fail(str(exc), EXIT_BAD_INPUT)
     configure(settings)  # the flow's settings: a password never becomes a flow parameter
     url = settings.warehouse_url
-    api, temporary = _prefect_api(settings)
-    with api:
-        if temporary:
-            _start_server_while_warming(settings, landing=run_parameters is not None)
-        state = flow(
-            lake=settings.lake,
-            warehouse=None if has_password(url) else url,
-            warehouse_schema=settings.warehouse_schema,
-            task_runner=settings.task_runner,
-            return_state=True,
-            **(run_parameters(settings) if run_parameters else {}),
-        )
+    try:
+        with _prefect_api(settings, landing=run_parameters is not None):
+            state = flow(
+                lake=settings.lake,
+                warehouse=None if has_password(url) else url,
+                warehouse_schema=settings.warehouse_schema,
+                task_runner=settings.task_runner,
+                return_state=True,
+                **(run_parameters(settings) if run_parameters else {}),
+            )
+            return _report(state, title)  # while the API is up: a result may be read from it
+    except ServerStartError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+
+
+def _report(state, title: str) -> int:
     if not state.is_completed():
         try:
             state.result()
