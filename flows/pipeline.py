@@ -101,7 +101,10 @@ def music_etl_pipeline(
     logger = get_run_logger()
     for line in summary.lines():
         logger.info(line)
-    message = quality_message(rows, summary, flow_run.ui_url or "")
+    # Prefect builds the link even without a UI to point at ("None/flow-runs/..." or, on the
+    # CLI's temporary server, which serves none, "/flow-runs/..."): only a real address is sent.
+    run_url = flow_run.ui_url or ""
+    message = quality_message(rows, summary, run_url if run_url.startswith("http") else "")
     if notification_block and message:
         sent = notify_data_quality(notification_block, *message, return_state=True)
         if not sent.is_completed():  # the data is loaded; a lost message must not undo that

@@ -52,6 +52,7 @@ def test_rejections_and_quarantine_are_sent_with_the_data_docs_link(stores, rece
     assert "- rejected streams/missing_column.csv: missing required column(s): listen_time" in text
     assert "- streams/good.csv: 1 quarantined (invalid_user_id=1)" in text
     assert f"Data Docs: {summary.data_docs}" in text
+    assert "\nFlow run: http://127.0.0.1:" in text  # the run's page in the Prefect UI
 
     stores.write("streams/clean.csv", streams_csv([(3, "A2", "2026-11-27 11:00:00")]))
     stores.run(notification_block="custom-webhook/test-alerts")
